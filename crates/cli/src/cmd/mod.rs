@@ -1,0 +1,7 @@
+//! One module per domain; each owns its subcommands' arguments and wiring.
+pub mod controls;
+pub mod ledger;
+pub mod lists;
+pub mod locate;
+pub mod screen;
+pub mod serve;

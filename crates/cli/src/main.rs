@@ -1,0 +1,69 @@
+//! `stackport`: the one binary. Subcommands are thin calls into the library crates.
+
+use clap::{Parser, Subcommand};
+
+mod cmd;
+
+#[derive(Parser)]
+#[command(name = "stackport", version, about = "Compliance for full-stack AI exports")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Screen parties against the restricted-party lists.
+    Screen(cmd::screen::ScreenArgs),
+    /// Restricted-party list snapshots: load, diff, fetch.
+    #[command(subcommand)]
+    Lists(cmd::lists::ListsCommand),
+    /// Re-screen stored parties against entries changed between two snapshots.
+    Rescreen(cmd::lists::RescreenArgs),
+    /// Run the HTTP server.
+    Serve(cmd::serve::ServeArgs),
+    /// Licence determination for one case (flags) or a batch (JSONL).
+    Determine(cmd::controls::DetermineArgs),
+    /// Classify one item (ECCN) with readable reasoning.
+    Classify(cmd::controls::ClassifyArgs),
+    /// Rulebook tools: check, timeline.
+    #[command(subcommand)]
+    Rules(cmd::controls::RulesCommand),
+    /// De minimis: US-controlled content against the applicable threshold.
+    DeMinimis(cmd::controls::DeMinimisArgs),
+    /// Tamper-evident ledger: append, checkpoint, prove, consistency, verify.
+    #[command(subcommand)]
+    Ledger(cmd::ledger::LedgerCommand),
+    /// Chip location verification: verify, landmarks-check, map.
+    #[command(subcommand)]
+    Locate(cmd::locate::LocateCommand),
+    /// Run a landmark (challenge server).
+    Landmark(cmd::locate::LandmarkArgs),
+    /// Run the chip agent (answers landmark challenges with the chip key).
+    Agent(cmd::locate::AgentArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Screen(a) => cmd::screen::run(a),
+        Command::Lists(c) => cmd::lists::run(c),
+        Command::Rescreen(a) => cmd::lists::rescreen(a),
+        Command::Serve(a) => cmd::serve::run(a),
+        Command::Determine(a) => cmd::controls::determine(a),
+        Command::Classify(a) => cmd::controls::classify(a),
+        Command::Rules(c) => cmd::controls::rules(c),
+        Command::DeMinimis(a) => cmd::controls::de_minimis(a),
+        Command::Ledger(c) => cmd::ledger::run(c),
+        Command::Locate(c) => cmd::locate::run(c),
+        Command::Landmark(a) => cmd::locate::landmark(a),
+        Command::Agent(a) => cmd::locate::agent(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

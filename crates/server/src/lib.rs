@@ -1,0 +1,68 @@
+//! The Stackport HTTP API.
+//!
+//! The server is thin: each domain module (`screening`, `controls`, `ledger`, `locate`) turns
+//! HTTP requests into calls on its pure crate and on the store, and exposes its own router and
+//! its own piece of the OpenAPI 3.1 document. [`app`] merges them with the health endpoint,
+//! Prometheus metrics and the OpenAPI document. Every error leaves through [`ApiError`], whose
+//! codes are listed in one table (`error.rs`).
+//!
+//! State lives in the store (SQLite or PostgreSQL); the server itself holds only caches that
+//! can be rebuilt from it, so several instances can share one PostgreSQL database.
+
+use std::sync::Arc;
+
+use axum::{routing::get, Router};
+use stackport_store::Storage;
+
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod screening;
+
+pub use error::ApiError;
+
+/// Settings shared by every module, from the command line or the environment.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Directory for server-owned files (keys, the SQLite file by default).
+    pub data_dir: std::path::PathBuf,
+    /// Directory of list files to load as the first snapshot when the store has none.
+    pub bundled_lists: Option<std::path::PathBuf>,
+    /// Directory of the rulebook.
+    pub rulebook_dir: Option<std::path::PathBuf>,
+}
+
+/// What every module's router is built from.
+#[derive(Clone)]
+pub struct ServerContext {
+    pub store: Arc<dyn Storage>,
+    pub config: ServerConfig,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+/// Builds the whole application: every module's routes, health, metrics and the OpenAPI document.
+pub async fn app(ctx: ServerContext) -> anyhow::Result<Router> {
+    let screening = screening::router(&ctx).await?;
+    let metrics = ctx.metrics.clone();
+    let health_store = ctx.store.clone();
+    let router = Router::new()
+        .merge(screening)
+        .route(
+            "/v1/health",
+            get(move || {
+                let store = health_store.clone();
+                async move {
+                    axum::Json(serde_json::json!({
+                        "status": "ok",
+                        "backend": store.backend(),
+                        "version": env!("CARGO_PKG_VERSION"),
+                    }))
+                }
+            }),
+        )
+        .route("/metrics", get(metrics::render))
+        .route("/openapi.json", get(openapi::document))
+        .with_state(metrics.clone())
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track));
+    Ok(router)
+}

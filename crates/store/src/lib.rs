@@ -1,0 +1,107 @@
+//! Persistence for Stackport behind one storage trait, with two implementations:
+//! an embedded SQLite file (the default: created on first start, migrations embedded in the
+//! binary) and PostgreSQL (for several server instances sharing one state).
+//!
+//! The trait [`Storage`] is the union of one sub-trait per domain
+//! ([`ScreeningStore`], and further ones as domains are added), each implemented for both
+//! [`SqliteStore`] and [`PgStore`] in that domain's module. The server and the CLI hold an
+//! `Arc<dyn Storage>` and never know which database is behind it; one test suite
+//! (`tests/`) runs against both.
+
+use std::sync::Arc;
+
+mod error;
+pub mod screening;
+
+pub use error::StoreError;
+pub use screening::{ScreeningStore, SnapshotInfo, StoredParty, StoredScreening};
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+
+/// Everything the server and the CLI persist. One object, whichever database is behind it.
+pub trait Storage: ScreeningStore + Send + Sync + 'static {
+    /// Which backend this is, for logs and `/v1/health`.
+    fn backend(&self) -> Backend;
+}
+
+/// The database behind a [`Storage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The embedded SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pub(crate) pool: SqlitePool,
+}
+
+/// The PostgreSQL store.
+#[derive(Clone)]
+pub struct PgStore {
+    pub(crate) pool: PgPool,
+}
+
+impl Storage for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+}
+
+impl Storage for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the SQLite file at `path` and runs the embedded migrations.
+    pub async fn open(path: &str) -> Result<Self, StoreError> {
+        let opts = SqliteConnectOptions::from_str(path)
+            .map_err(|e| StoreError::Config(format!("bad SQLite path {path:?}: {e}")))?
+            .create_if_missing(true)
+            // WAL with synchronous=FULL: every acknowledged commit survives power loss
+            // (https://www.sqlite.org/pragma.html#pragma_synchronous).
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The underlying pool, for modules of this crate and for tests that tamper on purpose.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+impl PgStore {
+    /// Connects to PostgreSQL and runs the embedded migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The underlying pool, for modules of this crate and for tests that tamper on purpose.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// Opens the store named by a URL: `postgres://…` or `postgresql://…` for PostgreSQL,
+/// `sqlite://PATH` or a plain file path for SQLite.
+pub async fn open(url: &str) -> Result<Arc<dyn Storage>, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else {
+        let path = if url.starts_with("sqlite:") { url.to_string() } else { format!("sqlite://{url}") };
+        Ok(Arc::new(SqliteStore::open(&path).await?))
+    }
+}
