@@ -40,6 +40,14 @@ pub struct ServerContext {
     pub metrics: Arc<metrics::Metrics>,
 }
 
+impl ServerContext {
+    /// Builds the context every module's router is made from. Modules that need shared
+    /// handles (the ledger, the screening engine) add them here.
+    pub async fn new(store: Arc<dyn Storage>, config: ServerConfig) -> anyhow::Result<Self> {
+        Ok(Self { store, config, metrics: Arc::new(metrics::Metrics::default()) })
+    }
+}
+
 /// Builds the whole application: every module's routes, health, metrics and the OpenAPI document.
 pub async fn app(ctx: ServerContext) -> anyhow::Result<Router> {
     let screening = screening::router(&ctx).await?;
