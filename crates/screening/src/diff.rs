@@ -16,7 +16,10 @@ pub struct SnapshotDiff {
 impl SnapshotDiff {
     /// Ids of entries that are new or changed: the ones earlier screenings could not have hit.
     pub fn added_or_changed(&self) -> impl Iterator<Item = &str> {
-        self.added.iter().chain(self.changed.iter()).map(String::as_str)
+        self.added
+            .iter()
+            .chain(self.changed.iter())
+            .map(String::as_str)
     }
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
@@ -25,8 +28,14 @@ impl SnapshotDiff {
 
 /// Compares `old` and `new` by entity id and fingerprint. Output ids are sorted.
 pub fn diff(old: &[Entity], new: &[Entity]) -> SnapshotDiff {
-    let old_map: HashMap<&str, String> = old.iter().map(|e| (e.id.as_str(), e.fingerprint())).collect();
-    let new_map: HashMap<&str, String> = new.iter().map(|e| (e.id.as_str(), e.fingerprint())).collect();
+    let old_map: HashMap<&str, String> = old
+        .iter()
+        .map(|e| (e.id.as_str(), e.fingerprint()))
+        .collect();
+    let new_map: HashMap<&str, String> = new
+        .iter()
+        .map(|e| (e.id.as_str(), e.fingerprint()))
+        .collect();
     let mut d = SnapshotDiff::default();
     for (id, fp) in &new_map {
         match old_map.get(id) {

@@ -16,11 +16,18 @@
 //!
 //! The crate is pure: no async runtime, no database, no network.
 
+pub mod countries;
 pub mod diff;
+mod index;
 pub mod model;
+pub mod normalize;
 pub mod parse;
 
 mod screener;
+pub mod similarity;
 
 pub use model::{Alias, AliasStrength, Entity, ListSource, PartyType, Snapshot, SourceFile};
-pub use screener::{Explanation, FeatureShare, Hit, Query, QueryError, Screener, ScreeningResult, TokenPair, ALGORITHM_VERSION, DEFAULT_THRESHOLD, MAX_NAME_CHARS};
+pub use screener::{
+    Explanation, FeatureShare, Hit, Query, QueryError, Screener, ScreeningResult, TokenPair,
+    ALGORITHM_VERSION, DEFAULT_THRESHOLD, MAX_NAME_CHARS,
+};

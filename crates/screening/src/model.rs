@@ -78,7 +78,10 @@ impl ListSource {
 
     /// Parses a short code as returned by [`ListSource::code`].
     pub fn from_code(code: &str) -> Option<Self> {
-        ALL_SOURCES.iter().copied().find(|s| s.code().eq_ignore_ascii_case(code))
+        ALL_SOURCES
+            .iter()
+            .copied()
+            .find(|s| s.code().eq_ignore_ascii_case(code))
     }
 }
 
@@ -117,7 +120,9 @@ impl PartyType {
     pub fn parse(s: &str) -> Option<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
             "individual" | "person" => Some(PartyType::Individual),
-            "entity" | "organization" | "organisation" | "company" | "business" => Some(PartyType::Entity),
+            "entity" | "organization" | "organisation" | "company" | "business" => {
+                Some(PartyType::Entity)
+            }
             "vessel" => Some(PartyType::Vessel),
             "aircraft" => Some(PartyType::Aircraft),
             _ => None,
@@ -230,6 +235,9 @@ pub struct SourceFile {
     pub data_date: Option<String>,
     /// Records read from the file.
     pub records: usize,
+    /// What was skipped while reading (a repeated header, a record cut short at the end).
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }
 
 /// Every entity read from one directory of list files, with the files it came from.

@@ -1,8 +1,38 @@
-//! Readers for the real list formats. (Being written; signatures are stable.)
+//! Readers for the real list formats, into one [`Entity`] model.
+//!
+//! Recognised files (by name, case-insensitive, anywhere under the loaded directory):
+//!
+//! | file | format | entity ids |
+//! |---|---|---|
+//! | `sdn.csv` (+ `add.csv`, `alt.csv`, `sdn_comments.csv` beside it) | OFAC SDN legacy CSV | `ofac-sdn:<ent_num>` |
+//! | `cons_prim.csv` (+ `cons_add.csv`, `cons_alt.csv`, `cons_comments.csv`) | OFAC consolidated non-SDN legacy CSV | `ofac-cons:<ent_num>` |
+//! | any `*.csv` whose header has `source` and `name` | trade.gov Consolidated Screening List, 29 or 28 columns | `csl:<_id>` |
+//! | any `*.txt` whose header starts `Name`, `Street_Address` | BIS Denied Persons List, tab-separated | `bis-dpl:<hash>` |
+//!
+//! OFAC legacy CSV quirks handled (OFAC `dat_spec.txt`; seen in the real files): no header,
+//! columns by position; null is an unquoted `-0- `; CRLF line ends; a trailing 0x1A byte;
+//! several programs in one field as `A] [B`; entities have type `-0-`; weak a.k.a.s only inside
+//! Remarks as `a.k.a. 'NAME'`; Remarks cut at about 1,000 characters and continued, mid-word,
+//! in `sdn_comments.csv`; Remarks carry `DOB`, `POB`, `nationality`, passports and other ids.
+//!
+//! CSL quirks: quoted multi-line fields; a header repeated on the second line; a file cut in
+//! the middle of its last record (the short final record is dropped and reported as a warning);
+//! multi-valued fields joined with `; `; Entity List names carrying `; and any successor,
+//! sub-unit, or subsidiary thereof`; alt names with list grammar (`A; B; and C`); leading spaces.
+//!
+//! A malformed recognised file fails the whole load with the file, the physical line and the
+//! reason; nothing is half-loaded.
 
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::model::Snapshot;
+use sha2::{Digest, Sha256};
+
+use crate::countries::country_code;
+use crate::model::{
+    Address, Alias, AliasStrength, Entity, Identifier, ListSource, PartyType, Snapshot, SourceFile,
+};
 
 /// A list file could not be read. Names the file, the line (1-based, physical) and the reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -13,9 +43,1111 @@ pub struct ParseError {
     pub reason: String,
 }
 
-/// Reads every recognised list file anywhere under `dir` into one snapshot.
-/// Unrecognised files are ignored; a recognised file that is malformed fails the whole load.
+impl ParseError {
+    fn new(path: &Path, line: usize, reason: impl Into<String>) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            line,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The kind of a recognised file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    OfacPrimary { consolidated: bool },
+    Csl,
+    Dpl,
+}
+
+/// Reads every recognised list file anywhere under `dir` (following symbolic links) into one
+/// snapshot. Unrecognised files are ignored; a recognised file that is malformed fails the whole
+/// load. When the same entity id is read from two files (two OFAC snapshots under one
+/// directory), the entry from the file with the newer data date wins.
 pub fn load_dir(dir: &Path) -> Result<Snapshot, ParseError> {
-    let _ = dir;
-    Err(ParseError { path: dir.to_path_buf(), line: 0, reason: "parsers not written yet".into() })
+    let meta = fs::metadata(dir)
+        .map_err(|e| ParseError::new(dir, 0, format!("cannot read directory: {e}")))?;
+    if !meta.is_dir() {
+        return Err(ParseError::new(dir, 0, "not a directory"));
+    }
+    let mut files = Vec::new();
+    walk(dir, &mut files, 0)?;
+    files.sort();
+
+    let mut snapshot = Snapshot::default();
+    // id -> (data date, index into snapshot.entities)
+    let mut seen: HashMap<String, (Option<String>, usize)> = HashMap::new();
+    for path in &files {
+        let Some(kind) = recognise(path)? else {
+            continue;
+        };
+        let rel = path
+            .strip_prefix(dir)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let (sources, entities) = match kind {
+            FileKind::OfacPrimary { consolidated } => read_ofac_set(path, &rel, consolidated)?,
+            FileKind::Csl => read_csl(path, &rel)?,
+            FileKind::Dpl => read_dpl(path, &rel)?,
+        };
+        for e in entities {
+            match seen.get(&e.id) {
+                Some((date, idx)) => {
+                    if e.snapshot_date >= *date {
+                        let idx = *idx;
+                        seen.insert(e.id.clone(), (e.snapshot_date.clone(), idx));
+                        snapshot.entities[idx] = e;
+                    }
+                }
+                None => {
+                    seen.insert(
+                        e.id.clone(),
+                        (e.snapshot_date.clone(), snapshot.entities.len()),
+                    );
+                    snapshot.entities.push(e);
+                }
+            }
+        }
+        snapshot.sources.extend(sources);
+    }
+    Ok(snapshot)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), ParseError> {
+    if depth > 32 {
+        return Err(ParseError::new(
+            dir,
+            0,
+            "directory nesting deeper than 32 (a symbolic-link loop?)",
+        ));
+    }
+    let rd = fs::read_dir(dir)
+        .map_err(|e| ParseError::new(dir, 0, format!("cannot read directory: {e}")))?;
+    for entry in rd {
+        let entry = entry
+            .map_err(|e| ParseError::new(dir, 0, format!("cannot read directory entry: {e}")))?;
+        let path = entry.path();
+        // fs::metadata follows symbolic links, so linked list folders are read too.
+        let Ok(meta) = fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            walk(&path, out, depth + 1)?;
+        } else if meta.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn file_name_lower(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default()
+}
+
+/// Decides what a file is from its name and, for CSV/TXT files, its first line.
+fn recognise(path: &Path) -> Result<Option<FileKind>, ParseError> {
+    let name = file_name_lower(path);
+    match name.as_str() {
+        "sdn.csv" => {
+            return Ok(Some(FileKind::OfacPrimary {
+                consolidated: false,
+            }))
+        }
+        "cons_prim.csv" => return Ok(Some(FileKind::OfacPrimary { consolidated: true })),
+        // Companion files are read with their primary file.
+        "add.csv" | "alt.csv" | "sdn_comments.csv" | "cons_add.csv" | "cons_alt.csv"
+        | "cons_comments.csv" => return Ok(None),
+        _ => {}
+    }
+    let is_csv = name.ends_with(".csv");
+    let is_txt = name.ends_with(".txt");
+    if !is_csv && !is_txt {
+        return Ok(None);
+    }
+    let head = read_head(path)?;
+    let first = head
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('\u{feff}');
+    let cols: Vec<String> = if is_txt {
+        first
+            .split('\t')
+            .map(|c| c.trim().trim_matches('"').to_ascii_lowercase())
+            .collect()
+    } else {
+        first
+            .split(',')
+            .map(|c| c.trim().trim_matches('"').to_ascii_lowercase())
+            .collect()
+    };
+    if is_csv && cols.iter().any(|c| c == "source") && cols.iter().any(|c| c == "name") {
+        return Ok(Some(FileKind::Csl));
+    }
+    if is_txt
+        && cols.first().map(String::as_str) == Some("name")
+        && cols.get(1).map(String::as_str) == Some("street_address")
+    {
+        return Ok(Some(FileKind::Dpl));
+    }
+    Ok(None)
+}
+
+fn read_head(path: &Path) -> Result<String, ParseError> {
+    use std::io::Read;
+    let mut f =
+        fs::File::open(path).map_err(|e| ParseError::new(path, 0, format!("cannot open: {e}")))?;
+    let mut buf = vec![0u8; 4096];
+    let n = f
+        .read(&mut buf)
+        .map_err(|e| ParseError::new(path, 0, format!("cannot read: {e}")))?;
+    buf.truncate(n);
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// Reads a file's bytes, its SHA-256, and its text. OFAC legacy files are Windows-1252 in
+/// places; bytes that are not UTF-8 are decoded as Windows-1252 rather than rejected, since
+/// that is how OFAC publishes them. The trailing 0x1A (Ctrl-Z) is removed.
+fn read_text(path: &Path) -> Result<(String, String), ParseError> {
+    let bytes =
+        fs::read(path).map_err(|e| ParseError::new(path, 0, format!("cannot read: {e}")))?;
+    let hash = hex::encode(Sha256::digest(&bytes));
+    let mut text = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => decode_cp1252(e.as_bytes()),
+    };
+    while text.ends_with('\u{1a}') {
+        text.pop();
+    }
+    Ok((text, hash))
+}
+
+/// Windows-1252 to UTF-8 (the 0x80–0x9F range differs from Latin-1).
+fn decode_cp1252(bytes: &[u8]) -> String {
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8d}', 'Ž',
+        '\u{8f}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9d}',
+        'ž', 'Ÿ',
+    ];
+    bytes
+        .iter()
+        .map(|&b| match b {
+            0x80..=0x9f => HIGH[(b - 0x80) as usize],
+            _ => b as char,
+        })
+        .collect()
+}
+
+/// A date (`YYYY-MM-DD` or `YYYY-MM`) found in a path, used as the data date of OFAC files
+/// (their content carries no publication date).
+fn date_in_path(rel: &str) -> Option<String> {
+    let b = rel.as_bytes();
+    for i in 0..b.len() {
+        let rest = &rel[i..];
+        if rest.len() >= 10 && is_iso_date(&rest[..10]) {
+            return Some(rest[..10].to_string());
+        }
+    }
+    for i in 0..b.len() {
+        let rest = &rel[i..];
+        if rest.len() >= 7
+            && rest.as_bytes()[4] == b'-'
+            && rest[..4].bytes().all(|c| c.is_ascii_digit())
+            && rest[5..7].bytes().all(|c| c.is_ascii_digit())
+        {
+            return Some(format!("{}-01", &rest[..7]));
+        }
+    }
+    None
+}
+
+fn is_iso_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && s[..4].bytes().all(|c| c.is_ascii_digit())
+        && s[5..7].bytes().all(|c| c.is_ascii_digit())
+        && s[8..10].bytes().all(|c| c.is_ascii_digit())
+}
+
+/// A CSV record with the physical line it started on.
+struct Record {
+    line: usize,
+    fields: Vec<String>,
+}
+
+/// Reads every record of a comma-separated text. Records with the wrong number of fields are
+/// returned as they are; callers decide.
+fn csv_records(
+    path: &Path,
+    text: &str,
+    delimiter: u8,
+    header: bool,
+) -> Result<Vec<Record>, ParseError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(header)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    let mut rec = csv::StringRecord::new();
+    loop {
+        let line = rdr.position().line() as usize;
+        match rdr.read_record(&mut rec) {
+            Ok(true) => out.push(Record {
+                line: rec.position().map(|p| p.line() as usize).unwrap_or(line),
+                fields: rec.iter().map(str::to_string).collect(),
+            }),
+            Ok(false) => break,
+            Err(e) => {
+                let line = e.position().map(|p| p.line() as usize).unwrap_or(line);
+                return Err(ParseError::new(path, line, format!("malformed CSV: {e}")));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An OFAC legacy field: `-0-` (with or without its trailing space) is null.
+fn ofac_field(s: &str) -> Option<String> {
+    let t = s.trim();
+    if t.is_empty() || t == "-0-" {
+        None
+    } else {
+        Some(t.to_string())
+    }
+}
+
+fn companion(dir: &Path, names: &[&str]) -> Option<PathBuf> {
+    let rd = fs::read_dir(dir).ok()?;
+    let mut found: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| names.contains(&file_name_lower(p).as_str()))
+        .collect();
+    found.sort();
+    found.into_iter().next()
+}
+
+/// Reads an OFAC legacy set: the primary file and the companions beside it.
+fn read_ofac_set(
+    primary: &Path,
+    rel: &str,
+    consolidated: bool,
+) -> Result<(Vec<SourceFile>, Vec<Entity>), ParseError> {
+    let dir = primary.parent().unwrap_or(Path::new("."));
+    let (prefix, list, format) = if consolidated {
+        ("ofac-cons", ListSource::NonSdn, "ofac-cons")
+    } else {
+        ("ofac-sdn", ListSource::Sdn, "ofac-sdn")
+    };
+    let data_date = date_in_path(rel);
+    let rel_dir = rel
+        .rsplit_once('/')
+        .map(|(d, _)| format!("{d}/"))
+        .unwrap_or_default();
+
+    let (text, hash) = read_text(primary)?;
+    let records = csv_records(primary, &text, b',', false)?;
+    let mut sources = vec![SourceFile {
+        path: rel.to_string(),
+        format: format.into(),
+        sha256: hash.clone(),
+        data_date: data_date.clone(),
+        records: records.len(),
+        warnings: vec![],
+    }];
+    let mut set_hash = Sha256::new();
+    set_hash.update(hash.as_bytes());
+
+    // Companion files, each optional (the 2024 snapshot ships sdn.csv alone).
+    let mut addresses: HashMap<String, Vec<Address>> = HashMap::new();
+    let mut alts: HashMap<String, Vec<Alias>> = HashMap::new();
+    let mut comments: HashMap<String, String> = HashMap::new();
+    let comp = |names: &[&str]| companion(dir, names);
+    if let Some(p) = comp(if consolidated {
+        &["cons_add.csv"]
+    } else {
+        &["add.csv"]
+    }) {
+        let (t, h) = read_text(&p)?;
+        let recs = csv_records(&p, &t, b',', false)?;
+        for r in &recs {
+            if r.fields.len() < 5 {
+                return Err(ParseError::new(&p, r.line, format!("expected 6 fields (ent_num, add_num, address, city, country, remarks), found {}", r.fields.len())));
+            }
+            let ent = r.fields[0].trim().to_string();
+            let country = ofac_field(&r.fields[4]);
+            let addr = Address {
+                street: ofac_field(&r.fields[2]),
+                city: ofac_field(&r.fields[3]),
+                state: None,
+                postal_code: None,
+                country_code: country
+                    .as_deref()
+                    .and_then(country_code)
+                    .map(str::to_string),
+                country,
+            };
+            if addr != Address::default() {
+                addresses.entry(ent).or_default().push(addr);
+            }
+        }
+        set_hash.update(h.as_bytes());
+        sources.push(SourceFile {
+            path: format!("{rel_dir}{}", file_name_lower(&p)),
+            format: "ofac-add".into(),
+            sha256: h,
+            data_date: data_date.clone(),
+            records: recs.len(),
+            warnings: vec![],
+        });
+    }
+    if let Some(p) = comp(if consolidated {
+        &["cons_alt.csv"]
+    } else {
+        &["alt.csv"]
+    }) {
+        let (t, h) = read_text(&p)?;
+        let recs = csv_records(&p, &t, b',', false)?;
+        for r in &recs {
+            if r.fields.len() < 4 {
+                return Err(ParseError::new(&p, r.line, format!("expected 5 fields (ent_num, alt_num, alt_type, alt_name, remarks), found {}", r.fields.len())));
+            }
+            let Some(name) = ofac_field(&r.fields[3]) else {
+                continue;
+            };
+            let strength = match ofac_field(&r.fields[2])
+                .map(|s| s.to_ascii_lowercase())
+                .as_deref()
+            {
+                Some("fka") => AliasStrength::Fka,
+                Some("nka") => AliasStrength::Nka,
+                _ => AliasStrength::Aka,
+            };
+            alts.entry(r.fields[0].trim().to_string())
+                .or_default()
+                .push(Alias { name, strength });
+        }
+        set_hash.update(h.as_bytes());
+        sources.push(SourceFile {
+            path: format!("{rel_dir}{}", file_name_lower(&p)),
+            format: "ofac-alt".into(),
+            sha256: h,
+            data_date: data_date.clone(),
+            records: recs.len(),
+            warnings: vec![],
+        });
+    }
+    if let Some(p) = comp(if consolidated {
+        &["cons_comments.csv"]
+    } else {
+        &["sdn_comments.csv"]
+    }) {
+        let (t, h) = read_text(&p)?;
+        let recs = csv_records(&p, &t, b',', false)?;
+        for r in &recs {
+            if r.fields.len() < 2 {
+                return Err(ParseError::new(
+                    &p,
+                    r.line,
+                    format!(
+                        "expected 2 fields (ent_num, remarks_extended), found {}",
+                        r.fields.len()
+                    ),
+                ));
+            }
+            if let Some(c) = ofac_field(&r.fields[1]) {
+                comments
+                    .entry(r.fields[0].trim().to_string())
+                    .or_default()
+                    .push_str(&c);
+            }
+        }
+        set_hash.update(h.as_bytes());
+        sources.push(SourceFile {
+            path: format!("{rel_dir}{}", file_name_lower(&p)),
+            format: "ofac-comments".into(),
+            sha256: h,
+            data_date: data_date.clone(),
+            records: recs.len(),
+            warnings: vec![],
+        });
+    }
+    let set_hash = hex::encode(set_hash.finalize());
+
+    let mut entities = Vec::with_capacity(records.len());
+    for r in records {
+        if r.fields.len() != 12 {
+            return Err(ParseError::new(primary, r.line, format!("expected 12 fields (ent_num, name, type, program, title, call sign, vessel type, tonnage, GRT, flag, owner, remarks), found {}", r.fields.len())));
+        }
+        let f = &r.fields;
+        let ent_num = f[0].trim();
+        if ent_num.is_empty() || !ent_num.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ParseError::new(
+                primary,
+                r.line,
+                format!("ent_num {ent_num:?} is not a number"),
+            ));
+        }
+        let Some(name) = ofac_field(&f[1]) else {
+            return Err(ParseError::new(
+                primary,
+                r.line,
+                format!("entry {ent_num} has no name"),
+            ));
+        };
+        // OFAC's "entity" is the absence of a type (dat_spec.txt).
+        let party_type = match ofac_field(&f[2]).map(|s| s.to_ascii_lowercase()).as_deref() {
+            None => Some(PartyType::Entity),
+            Some("individual") => Some(PartyType::Individual),
+            Some("vessel") => Some(PartyType::Vessel),
+            Some("aircraft") => Some(PartyType::Aircraft),
+            Some(other) => {
+                return Err(ParseError::new(
+                    primary,
+                    r.line,
+                    format!("unknown SDN_Type {other:?}"),
+                ))
+            }
+        };
+        let programs = ofac_field(&f[3])
+            .map(|p| {
+                p.trim_matches(|c| c == '[' || c == ']')
+                    .split("] [")
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut remarks = ofac_field(&f[11]);
+        if let Some(extra) = comments.remove(ent_num) {
+            // The overflow continues the cut remarks mid-word: join without a separator.
+            remarks = Some(remarks.unwrap_or_default() + &extra);
+        }
+        let mut e = Entity {
+            id: format!("{prefix}:{ent_num}"),
+            list,
+            party_type,
+            name,
+            aliases: alts.remove(ent_num).unwrap_or_default(),
+            addresses: addresses.remove(ent_num).unwrap_or_default(),
+            countries: vec![],
+            programs,
+            dates_of_birth: vec![],
+            identifiers: vec![],
+            remarks: None,
+            source_url: Some(
+                if consolidated {
+                    "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/CONS_PRIM.CSV"
+                } else {
+                    "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN.CSV"
+                }
+                .into(),
+            ),
+            snapshot_date: data_date.clone(),
+            snapshot_hash: set_hash.clone(),
+        };
+        if let Some(call_sign) = ofac_field(&f[5]) {
+            e.identifiers.push(Identifier {
+                kind: "Call Sign".into(),
+                number: call_sign,
+                country: None,
+            });
+        }
+        if let Some(flag) = ofac_field(&f[9]) {
+            if let Some(cc) = country_code(&flag) {
+                push_country(&mut e.countries, cc);
+            }
+        }
+        if let Some(rm) = &remarks {
+            apply_ofac_remarks(&mut e, rm);
+        }
+        e.remarks = remarks;
+        for a in e.addresses.clone() {
+            if let Some(cc) = a.country_code {
+                push_country(&mut e.countries, &cc);
+            }
+        }
+        entities.push(e);
+    }
+    Ok((sources, entities))
+}
+
+fn push_country(list: &mut Vec<String>, cc: &str) {
+    if !list.iter().any(|c| c == cc) {
+        list.push(cc.to_string());
+    }
+}
+
+/// Splits OFAC remarks into their `; `-separated parts, keeping quoted a.k.a.s whole.
+fn remark_parts(remarks: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut in_quote = false;
+    let bytes = remarks.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            // A quote opens only after "a.k.a. " style markers or a space, and closes before ';', '.' or end.
+            b'\'' => {
+                let prev = if i > 0 { bytes[i - 1] } else { b' ' };
+                let next = bytes.get(i + 1).copied().unwrap_or(b';');
+                if !in_quote && prev == b' ' {
+                    in_quote = true;
+                } else if in_quote && matches!(next, b';' | b'.' | b',' | b' ' | b')') {
+                    in_quote = false;
+                }
+            }
+            b';' if !in_quote => {
+                parts.push(remarks[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(remarks[start..].trim());
+    parts.into_iter().filter(|p| !p.is_empty()).collect()
+}
+
+/// Mines the semi-structured OFAC remarks: DOBs, nationality and citizenship, weak a.k.a.s,
+/// and identifiers written as `<Label> <number> (<Country>)`.
+fn apply_ofac_remarks(e: &mut Entity, remarks: &str) {
+    for part in remark_parts(remarks) {
+        let part = part.trim_end_matches('.').trim();
+        let p = part.strip_prefix("alt. ").unwrap_or(part);
+        if let Some(rest) = p
+            .strip_prefix("a.k.a. ")
+            .or_else(|| p.strip_prefix("f.k.a. "))
+            .or_else(|| p.strip_prefix("n.k.a. "))
+        {
+            // Weak a.k.a.s: `a.k.a. 'NAME'`, possibly several separated by commas.
+            for q in rest.split("', '") {
+                let name = q.trim().trim_matches('\'').trim();
+                if !name.is_empty() && !e.aliases.iter().any(|a| a.name == name) {
+                    e.aliases.push(Alias {
+                        name: name.to_string(),
+                        strength: AliasStrength::WeakAka,
+                    });
+                }
+            }
+        } else if let Some(d) = p.strip_prefix("DOB ") {
+            e.dates_of_birth.push(d.trim().to_string());
+        } else if let Some(c) = p
+            .strip_prefix("nationality ")
+            .or_else(|| p.strip_prefix("citizen "))
+            .or_else(|| p.strip_prefix("Nationality of Registration "))
+        {
+            if let Some(cc) = country_code(c) {
+                push_country(&mut e.countries, cc);
+            }
+        } else if p.starts_with("POB ")
+            || p.starts_with("Gender ")
+            || p.starts_with("Linked To:")
+            || p.starts_with("Additional Sanctions Information")
+            || p.starts_with("Website ")
+            || p.starts_with("Email Address ")
+        {
+            // Descriptive only.
+        } else if let Some(id) = parse_identifier(p) {
+            if let Some(cc) = id.country.as_deref().and_then(country_code) {
+                push_country(&mut e.countries, cc);
+            }
+            e.identifiers.push(id);
+        }
+    }
+}
+
+/// `Passport 1084010 (Egypt)`, `National ID No. 123 (Mexico)`, `Vessel Registration
+/// Identification IMO 9187629`, `Digital Currency Address - XBT 1abc`: the label is the text
+/// before the first word holding a digit; the number runs to the parenthesised country.
+fn parse_identifier(p: &str) -> Option<Identifier> {
+    let words: Vec<&str> = p.split(' ').collect();
+    let first_num = words
+        .iter()
+        .position(|w| w.bytes().any(|b| b.is_ascii_digit()))?;
+    if first_num == 0 || first_num > 8 {
+        return None;
+    }
+    let label = words[..first_num]
+        .join(" ")
+        .trim_end_matches(['-', ':', ' '])
+        .to_string();
+    let rest = words[first_num..].join(" ");
+    let (number, country) = match rest.rfind(" (") {
+        Some(i) if rest.ends_with(')') => (
+            rest[..i].to_string(),
+            Some(rest[i + 2..rest.len() - 1].to_string()),
+        ),
+        _ => (rest, None),
+    };
+    let number = number.trim().to_string();
+    if number.is_empty() || number.len() > 100 || label.is_empty() {
+        return None;
+    }
+    Some(Identifier {
+        kind: label,
+        number,
+        country,
+    })
+}
+
+/// Maps a CSL `source` value to its list, by the code in parentheses ("Entity List (EL) - …"),
+/// which stays stable when the long name changes (ITAR Debarred became AECA Debarred).
+fn csl_source(source: &str) -> ListSource {
+    let code = source
+        .split_once('(')
+        .and_then(|(_, r)| r.split_once(')'))
+        .map(|(c, _)| c.trim().to_ascii_uppercase())
+        .unwrap_or_default();
+    match code.as_str() {
+        "SDN" => ListSource::Sdn,
+        "EL" => ListSource::EntityList,
+        "DPL" => ListSource::DeniedPersons,
+        "UVL" => ListSource::Unverified,
+        "MEU" => ListSource::MilitaryEndUser,
+        "DTC" => ListSource::ItarDebarred,
+        "ISN" => ListSource::Nonproliferation,
+        "SSI" => ListSource::Sectoral,
+        "FSE" => ListSource::SanctionsEvaders,
+        "PLC" => ListSource::Plc,
+        "CAP" => ListSource::Capta,
+        "CMIC" => ListSource::Cmic,
+        "NS-MBS LIST" | "NS-MBS" | "MBS" => ListSource::MenuBased,
+        _ => ListSource::Other,
+    }
+}
+
+/// Removes the Entity List's "; and any successor, sub-unit, or subsidiary thereof" tail and
+/// similar list grammar from a CSL name.
+fn clean_csl_name(name: &str) -> String {
+    let mut n = name.trim().to_string();
+    // "…; and any successor, sub-unit, or subsidiary thereof" (with or without the separator,
+    // with or without the Oxford comma).
+    let lower = n.to_lowercase();
+    if let Some(i) = lower.find("and any successor") {
+        let cut = n[..i]
+            .trim_end()
+            .trim_end_matches([';', ','])
+            .trim_end()
+            .len();
+        n.truncate(cut);
+    }
+    n.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn split_multi(v: &str) -> impl Iterator<Item = String> + '_ {
+    v.split("; ")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            // Entity List alt names use list grammar: "A; B; and C".
+            s.strip_prefix("and ").unwrap_or(s).trim().to_string()
+        })
+}
+
+/// Reads a trade.gov Consolidated Screening List CSV (29-column or older 28-column layout).
+fn read_csl(path: &Path, rel: &str) -> Result<(Vec<SourceFile>, Vec<Entity>), ParseError> {
+    let (text, hash) = read_text(path)?;
+    let records = csv_records(path, &text, b',', false)?;
+    let Some(header) = records.first() else {
+        return Err(ParseError::new(path, 1, "empty file"));
+    };
+    let cols: Vec<String> = header
+        .fields
+        .iter()
+        .map(|c| c.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
+    let col = |name: &str| cols.iter().position(|c| c == name);
+    let need = |name: &str| {
+        col(name)
+            .ok_or_else(|| ParseError::new(path, 1, format!("CSL header has no `{name}` column")))
+    };
+    let (c_source, c_name) = (need("source")?, need("name")?);
+    let c_id = col("_id");
+    let (c_num, c_type, c_programs, c_addresses, c_alt, c_dob, c_ids, c_remarks, c_url) = (
+        col("entity_number"),
+        col("type"),
+        col("programs"),
+        col("addresses"),
+        col("alt_names"),
+        col("dates_of_birth"),
+        col("ids"),
+        col("remarks"),
+        col("source_list_url"),
+    );
+    let (c_cit, c_nat, c_start) = (col("citizenships"), col("nationalities"), col("start_date"));
+    let width = cols.len();
+
+    let mut warnings = Vec::new();
+    let mut rows = Vec::new();
+    let last = records.len() - 1;
+    for (i, r) in records.iter().enumerate().skip(1) {
+        let lower: Vec<String> = r
+            .fields
+            .iter()
+            .map(|c| c.trim().to_ascii_lowercase())
+            .collect();
+        if lower == cols {
+            warnings.push(format!("line {}: repeated header skipped", r.line));
+            continue;
+        }
+        if r.fields.len() != width {
+            if i == last && r.fields.len() < width {
+                warnings.push(format!(
+                    "line {}: last record cut short ({} of {width} fields), dropped",
+                    r.line,
+                    r.fields.len()
+                ));
+                continue;
+            }
+            return Err(ParseError::new(
+                path,
+                r.line,
+                format!(
+                    "expected {width} fields as in the header, found {}",
+                    r.fields.len()
+                ),
+            ));
+        }
+        rows.push(r);
+    }
+
+    let mut newest: Option<String> = None;
+    let mut entities = Vec::with_capacity(rows.len());
+    let get = |r: &Record, c: Option<usize>| {
+        c.and_then(|c| r.fields.get(c))
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    for r in rows {
+        let source = get(r, Some(c_source)).unwrap_or_default();
+        let list = csl_source(&source);
+        let Some(raw_name) = get(r, Some(c_name)) else {
+            return Err(ParseError::new(path, r.line, "record has no name"));
+        };
+        let name = clean_csl_name(&raw_name);
+        let id = match get(r, c_id) {
+            Some(id) => id,
+            None => match get(r, c_num) {
+                Some(n) => n,
+                // The 28-column layout has no `_id`: derive a stable one from what identifies the row.
+                None => {
+                    let mut h = Sha256::new();
+                    for c in [Some(c_source), Some(c_name), c_addresses, c_start] {
+                        h.update(get(r, c).unwrap_or_default().as_bytes());
+                        h.update([0]);
+                    }
+                    hex::encode(&h.finalize()[..28])
+                }
+            },
+        };
+        let party_type = match get(r, c_type).map(|t| t.to_ascii_lowercase()).as_deref() {
+            Some("individual") => Some(PartyType::Individual),
+            Some("entity") => Some(PartyType::Entity),
+            Some("vessel") => Some(PartyType::Vessel),
+            Some("aircraft") => Some(PartyType::Aircraft),
+            _ => None,
+        };
+        let mut e = Entity {
+            id: format!("csl:{id}"),
+            list,
+            party_type,
+            name,
+            aliases: get(r, c_alt)
+                .map(|v| {
+                    split_multi(&v)
+                        .map(|n| Alias {
+                            name: clean_csl_name(&n),
+                            strength: AliasStrength::Aka,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            addresses: vec![],
+            countries: vec![],
+            programs: get(r, c_programs)
+                .map(|v| split_multi(&v).collect())
+                .unwrap_or_default(),
+            dates_of_birth: get(r, c_dob)
+                .map(|v| split_multi(&v).collect())
+                .unwrap_or_default(),
+            identifiers: vec![],
+            remarks: get(r, c_remarks),
+            source_url: get(r, c_url),
+            snapshot_date: None,
+            snapshot_hash: hash.clone(),
+        };
+        e.aliases.retain(|a| !a.name.is_empty() && a.name != e.name);
+        if let Some(v) = get(r, c_addresses) {
+            for a in split_multi(&v) {
+                let parts: Vec<&str> = a.split(", ").collect();
+                let last = parts.last().map(|s| s.trim()).unwrap_or("");
+                let cc = if last.len() == 2 {
+                    country_code(last)
+                } else {
+                    country_code(last)
+                };
+                let addr = Address {
+                    street: Some(a.clone()),
+                    city: None,
+                    state: None,
+                    postal_code: None,
+                    country: cc.map(|_| last.to_string()),
+                    country_code: cc.map(str::to_string),
+                };
+                if let Some(cc) = cc {
+                    push_country(&mut e.countries, cc);
+                }
+                e.addresses.push(addr);
+            }
+        }
+        for c in [c_cit, c_nat] {
+            if let Some(v) = get(r, c) {
+                for code in split_multi(&v) {
+                    if let Some(cc) = country_code(&code) {
+                        push_country(&mut e.countries, cc);
+                    }
+                }
+            }
+        }
+        if let Some(v) = get(r, c_ids) {
+            for idv in split_multi(&v) {
+                let parts: Vec<&str> = idv.splitn(3, ", ").collect();
+                if parts.len() >= 2 {
+                    let country = parts
+                        .get(2)
+                        .and_then(|c| c.split(", ").next())
+                        .map(|c| c.trim().to_string())
+                        .filter(|c| c.len() == 2);
+                    e.identifiers.push(Identifier {
+                        kind: parts[0].trim().to_string(),
+                        number: parts[1].trim().to_string(),
+                        country,
+                    });
+                }
+            }
+        }
+        if let Some(d) = get(r, c_start).filter(|d| is_iso_date(d)) {
+            if newest.as_ref().is_none_or(|n| d > *n) {
+                newest = Some(d.clone());
+            }
+        }
+        entities.push(e);
+    }
+    let data_date = newest.or_else(|| date_in_path(rel));
+    for e in &mut entities {
+        e.snapshot_date = data_date.clone();
+    }
+    let format = if c_id.is_some() { "csl" } else { "csl-legacy" };
+    Ok((
+        vec![SourceFile {
+            path: rel.into(),
+            format: format.into(),
+            sha256: hash,
+            data_date,
+            records: entities.len(),
+            warnings,
+        }],
+        entities,
+    ))
+}
+
+/// Reads the BIS Denied Persons List (tab-separated, every field quoted).
+fn read_dpl(path: &Path, rel: &str) -> Result<(Vec<SourceFile>, Vec<Entity>), ParseError> {
+    let (text, hash) = read_text(path)?;
+    let records = csv_records(path, &text, b'\t', false)?;
+    let Some(header) = records.first() else {
+        return Err(ParseError::new(path, 1, "empty file"));
+    };
+    let cols: Vec<String> = header
+        .fields
+        .iter()
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
+    let col = |n: &str| {
+        cols.iter()
+            .position(|c| c == n)
+            .ok_or_else(|| ParseError::new(path, 1, format!("DPL header has no `{n}` column")))
+    };
+    let (c_name, c_street, c_city, c_state, c_country, c_postal, c_eff) = (
+        col("name")?,
+        col("street_address")?,
+        col("city")?,
+        col("state")?,
+        col("country")?,
+        col("postal_code")?,
+        col("effective_date")?,
+    );
+    let width = cols.len();
+    let mut newest: Option<String> = None;
+    let mut entities: Vec<Entity> = Vec::new();
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    for r in records.iter().skip(1) {
+        if r.fields.len() != width {
+            return Err(ParseError::new(
+                path,
+                r.line,
+                format!(
+                    "expected {width} tab-separated fields as in the header, found {}",
+                    r.fields.len()
+                ),
+            ));
+        }
+        let g = |c: usize| Some(r.fields[c].trim().to_string()).filter(|s| !s.is_empty());
+        let Some(name) = g(c_name) else {
+            return Err(ParseError::new(path, r.line, "record has no name"));
+        };
+        let eff = g(c_eff).unwrap_or_default();
+        // MM/DD/YYYY -> YYYY-MM-DD for the data date.
+        if let [m, d, y] = eff.split('/').collect::<Vec<_>>()[..] {
+            let iso = format!("{y:0>4}-{m:0>2}-{d:0>2}");
+            if is_iso_date(&iso) && newest.as_ref().is_none_or(|n| iso > *n) {
+                newest = Some(iso);
+            }
+        }
+        let country = g(c_country);
+        let cc = country
+            .as_deref()
+            .and_then(country_code)
+            .map(str::to_string);
+        let addr = Address {
+            street: g(c_street),
+            city: g(c_city),
+            state: g(c_state),
+            postal_code: g(c_postal),
+            country,
+            country_code: cc.clone(),
+        };
+        // A stable id: the person's name, address and order date identify a DPL row.
+        let mut h = Sha256::new();
+        for part in [
+            &name,
+            &addr.street.clone().unwrap_or_default(),
+            &addr.city.clone().unwrap_or_default(),
+            &eff,
+        ] {
+            h.update(part.to_uppercase().as_bytes());
+            h.update([0]);
+        }
+        let mut id = hex::encode(&h.finalize()[..8]);
+        if let Some(n) = ids.get(&id) {
+            // Identical rows: keep them distinct but stable by their order of appearance.
+            id = format!("{id}-{}", n + 1);
+        }
+        *ids.entry(id.split('-').next().unwrap_or(&id).to_string())
+            .or_default() += 1;
+        entities.push(Entity {
+            id: format!("bis-dpl:{id}"),
+            list: ListSource::DeniedPersons,
+            party_type: None,
+            name: name.split_whitespace().collect::<Vec<_>>().join(" "),
+            aliases: vec![],
+            addresses: vec![addr],
+            countries: cc.into_iter().collect(),
+            programs: vec![],
+            dates_of_birth: vec![],
+            identifiers: vec![],
+            remarks: g(cols.iter().position(|c| c == "action").unwrap_or(c_name))
+                .filter(|_| cols.iter().any(|c| c == "action")),
+            source_url: Some("https://www.bis.gov/dpl/dpl.txt".into()),
+            snapshot_date: None,
+            snapshot_hash: hash.clone(),
+        });
+    }
+    for e in &mut entities {
+        e.snapshot_date = newest.clone();
+    }
+    Ok((
+        vec![SourceFile {
+            path: rel.into(),
+            format: "bis-dpl".into(),
+            sha256: hash,
+            data_date: newest,
+            records: entities.len(),
+            warnings: vec![],
+        }],
+        entities,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remarks_yield_weak_akas_dobs_and_ids() {
+        let mut e = Entity {
+            id: "ofac-sdn:1".into(),
+            list: ListSource::Sdn,
+            party_type: Some(PartyType::Individual),
+            name: "X".into(),
+            aliases: vec![],
+            addresses: vec![],
+            countries: vec![],
+            programs: vec![],
+            dates_of_birth: vec![],
+            identifiers: vec![],
+            remarks: None,
+            source_url: None,
+            snapshot_date: None,
+            snapshot_hash: String::new(),
+        };
+        apply_ofac_remarks(&mut e, "DOB 09 Feb 1951; POB Gaza, Egypt; Passport 92/664 (Egypt); nationality Syria; a.k.a. 'ABU-'UMAR'.");
+        assert_eq!(e.dates_of_birth, vec!["09 Feb 1951"]);
+        assert_eq!(
+            e.aliases,
+            vec![Alias {
+                name: "ABU-'UMAR".into(),
+                strength: AliasStrength::WeakAka
+            }]
+        );
+        assert_eq!(
+            e.identifiers[0],
+            Identifier {
+                kind: "Passport".into(),
+                number: "92/664".into(),
+                country: Some("Egypt".into())
+            }
+        );
+        assert_eq!(e.countries, vec!["EG", "SY"]);
+    }
+
+    #[test]
+    fn path_dates() {
+        assert_eq!(
+            date_in_path("ofac/sdn_2021-07-07/sdn.csv").as_deref(),
+            Some("2021-07-07")
+        );
+        assert_eq!(
+            date_in_path("ofac/sdn_tiny_2025-05/sdn.csv").as_deref(),
+            Some("2025-05-01")
+        );
+        assert_eq!(date_in_path("x/sdn.csv"), None);
+    }
+
+    #[test]
+    fn csl_source_codes() {
+        assert_eq!(
+            csl_source("Entity List (EL) - Bureau of Industry and Security"),
+            ListSource::EntityList
+        );
+        assert_eq!(
+            csl_source("AECA Debarred List (DTC) - State Department"),
+            ListSource::ItarDebarred
+        );
+        assert_eq!(
+            csl_source("Non-SDN Menu-Based Sanctions List (NS-MBS List) - Treasury Department"),
+            ListSource::MenuBased
+        );
+    }
+
+    #[test]
+    fn cp1252_fallback() {
+        assert_eq!(decode_cp1252(b"CAF\xc9 \x93x\x94"), "CAFÉ “x”");
+    }
 }

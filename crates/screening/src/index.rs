@@ -1,0 +1,355 @@
+//! The candidate index over every name and alias of a snapshot.
+//!
+//! Each distinct normalised token gets an id, a weight and a posting list of the names that
+//! contain it. A query token finds the index tokens it may stand for in three ways, none of
+//! which scans the vocabulary: the exact token; tokens one edit away, through a
+//! symmetric-deletion table (every token's one-character deletions, looked up with the query
+//! token's own deletions: covers a substitution, an insertion, a deletion and an adjacent
+//! transposition); and tokens with the same phonetic key (transliteration variants). The
+//! posting lists of those tokens then vote for candidate names, rare tokens weighing more.
+
+use rustc_hash::FxHashMap;
+
+use crate::normalize::{self, TokenKind};
+use crate::similarity::{jaro_winkler, within_one_edit};
+
+/// Minimum similarity for two different word tokens to be aligned at all.
+pub(crate) const MIN_TOKEN_SIM: f32 = 0.84;
+/// Weight multiplier of weak tokens (legal forms, particles).
+pub(crate) const WEAK_FACTOR: f32 = 0.2;
+
+/// One indexed name: the primary name or one alias of an entity.
+pub(crate) struct NameRecord {
+    pub entity: u32,
+    /// `None` for the primary name, else the index into the entity's aliases.
+    pub alias: Option<u16>,
+    /// A weak (low-quality) a.k.a.
+    pub weak: bool,
+    /// Token ids in name order.
+    pub tokens: Box<[u32]>,
+}
+
+/// The vocabulary, postings and names.
+pub(crate) struct Index {
+    pub words: Vec<Box<[u8]>>,
+    pub word_ids: FxHashMap<Box<[u8]>, u32>,
+    pub kinds: Vec<TokenKind>,
+    pub weights: Vec<f32>,
+    pub postings: Vec<Vec<u32>>,
+    pub phon: Vec<Box<[u8]>>,
+    deletes: FxHashMap<Box<[u8]>, Vec<u32>>,
+    phonetic: FxHashMap<Box<[u8]>, Vec<u32>>,
+    pub names: Vec<NameRecord>,
+    /// Sum of the token weights of each name.
+    pub name_weight: Vec<f32>,
+    /// Given-name variant group of each token, if any.
+    pub group: Vec<Option<&'static str>>,
+    groups: FxHashMap<&'static str, Vec<u32>>,
+    /// Weight of a token the index has never seen (as rare as a token can be).
+    pub unseen_weight: f32,
+}
+
+/// A query token's possible meanings in the index.
+#[derive(Clone, Debug)]
+pub(crate) struct QueryToken {
+    pub text: Box<[u8]>,
+    pub kind: TokenKind,
+    pub weight: f32,
+    pub phon: Box<[u8]>,
+    pub group: Option<&'static str>,
+    /// (token id, similarity), best first; includes the exact token when indexed.
+    pub matches: Vec<(u32, f32)>,
+    /// For a word the index does not know: two index tokens it is the two halves of
+    /// (`alkawthar` = `al` + `kawthar`). Used for candidate retrieval only.
+    pub splits: Vec<(u32, u32)>,
+}
+
+fn eligible_fuzzy(kind: TokenKind, len: usize) -> bool {
+    kind == TokenKind::Word && len >= 4
+}
+
+impl Index {
+    pub fn build<'a>(names: impl Iterator<Item = (u32, Option<u16>, bool, &'a str)>) -> Self {
+        let mut idx = Index {
+            words: Vec::new(),
+            word_ids: FxHashMap::default(),
+            kinds: Vec::new(),
+            weights: Vec::new(),
+            postings: Vec::new(),
+            phon: Vec::new(),
+            deletes: FxHashMap::default(),
+            phonetic: FxHashMap::default(),
+            names: Vec::new(),
+            name_weight: Vec::new(),
+            group: Vec::new(),
+            groups: FxHashMap::default(),
+            unseen_weight: 0.0,
+        };
+        let mut seen_sorted: FxHashMap<(u32, Vec<u32>), ()> = FxHashMap::default();
+        for (entity, alias, weak, raw) in names {
+            let toks = normalize::tokens(raw);
+            if toks.is_empty() {
+                continue;
+            }
+            let ids: Vec<u32> = toks
+                .iter()
+                .map(|t| idx.intern(t.text.as_bytes(), t.kind))
+                .collect();
+            // The same entity listing the same name twice (primary and alias differing only in
+            // punctuation) adds nothing.
+            let mut key = ids.clone();
+            key.sort_unstable();
+            if seen_sorted.insert((entity, key), ()).is_some() {
+                continue;
+            }
+            let name_id = idx.names.len() as u32;
+            let mut uniq = ids.clone();
+            uniq.sort_unstable();
+            uniq.dedup();
+            for t in uniq {
+                idx.postings[t as usize].push(name_id);
+            }
+            idx.names.push(NameRecord {
+                entity,
+                alias,
+                weak,
+                tokens: ids.into_boxed_slice(),
+            });
+        }
+        // Inverse document frequency over names: ln(1 + N / df).
+        let n = idx.names.len().max(1) as f32;
+        for (t, p) in idx.postings.iter().enumerate() {
+            let idf = (1.0 + n / p.len().max(1) as f32).ln();
+            idx.weights[t] = if idx.kinds[t].is_weak() {
+                idf * WEAK_FACTOR
+            } else {
+                idf
+            };
+        }
+        idx.unseen_weight = (1.0 + n).ln();
+        idx.name_weight = idx
+            .names
+            .iter()
+            .map(|r| r.tokens.iter().map(|&t| idx.weights[t as usize]).sum())
+            .collect();
+        for t in 0..idx.words.len() {
+            if let Some(g) = idx.group[t] {
+                idx.groups.entry(g).or_default().push(t as u32);
+            }
+        }
+        // Deletion and phonetic tables for fuzzy lookup of word tokens.
+        for t in 0..idx.words.len() {
+            let w = idx.words[t].clone();
+            if !eligible_fuzzy(idx.kinds[t], w.len()) {
+                continue;
+            }
+            for i in 0..w.len() {
+                let mut d = w.to_vec();
+                d.remove(i);
+                let e = idx.deletes.entry(d.into_boxed_slice()).or_default();
+                if e.last() != Some(&(t as u32)) {
+                    e.push(t as u32);
+                }
+            }
+            let pk = idx.phon[t].clone();
+            if pk.len() >= 3 {
+                idx.phonetic.entry(pk).or_default().push(t as u32);
+            }
+        }
+        idx
+    }
+
+    fn intern(&mut self, w: &[u8], kind: TokenKind) -> u32 {
+        if let Some(&id) = self.word_ids.get(w) {
+            return id;
+        }
+        let id = self.words.len() as u32;
+        self.words.push(w.into());
+        self.word_ids.insert(w.into(), id);
+        self.kinds.push(kind);
+        self.weights.push(0.0);
+        self.postings.push(Vec::new());
+        let text = std::str::from_utf8(w).unwrap_or("");
+        self.phon.push(
+            normalize::phonetic_key(text)
+                .into_bytes()
+                .into_boxed_slice(),
+        );
+        self.group.push(if kind == TokenKind::Word {
+            normalize::canonical_given_name(text)
+        } else {
+            None
+        });
+        id
+    }
+
+    /// Resolves one normalised query token against the vocabulary.
+    pub fn query_token(&self, text: &str, kind: TokenKind) -> QueryToken {
+        let bytes = text.as_bytes();
+        let exact = self.word_ids.get(bytes).copied();
+        let weight = match exact {
+            Some(id) => self.weights[id as usize],
+            None if kind.is_weak() => self.unseen_weight * WEAK_FACTOR,
+            None => self.unseen_weight,
+        };
+        let phon: Box<[u8]> = normalize::phonetic_key(text)
+            .into_bytes()
+            .into_boxed_slice();
+        let group = if kind == TokenKind::Word {
+            normalize::canonical_given_name(text)
+        } else {
+            None
+        };
+        let mut matches: Vec<(u32, f32)> = Vec::new();
+        let mut splits = Vec::new();
+        if let Some(id) = exact {
+            matches.push((id, 1.0));
+        }
+        if eligible_fuzzy(kind, bytes.len()) {
+            let consider = |id: u32, matches: &mut Vec<(u32, f32)>| {
+                if Some(id) == exact || matches.iter().any(|(m, _)| *m == id) {
+                    return;
+                }
+                let s = self.token_sim(bytes, &phon, group, id);
+                if s >= MIN_TOKEN_SIM {
+                    matches.push((id, s));
+                }
+            };
+            // The query token itself may be a deletion of an index token (the query lost a letter).
+            if let Some(ids) = self.deletes.get(bytes) {
+                for &id in ids {
+                    consider(id, &mut matches);
+                }
+            }
+            let mut d = Vec::with_capacity(bytes.len());
+            for i in 0..bytes.len() {
+                d.clear();
+                d.extend_from_slice(&bytes[..i]);
+                d.extend_from_slice(&bytes[i + 1..]);
+                // An index token equal to a deletion of the query (the query gained a letter) ...
+                if let Some(&id) = self.word_ids.get(d.as_slice()) {
+                    consider(id, &mut matches);
+                }
+                // ... or sharing a deletion with it (substitution, transposition).
+                if let Some(ids) = self.deletes.get(d.as_slice()) {
+                    for &id in ids {
+                        consider(id, &mut matches);
+                    }
+                }
+            }
+            if phon.len() >= 3 {
+                if let Some(ids) = self.phonetic.get(&phon) {
+                    for &id in ids {
+                        consider(id, &mut matches);
+                    }
+                }
+            }
+            if let Some(ids) = group.and_then(|g| self.groups.get(g)) {
+                for &id in ids {
+                    consider(id, &mut matches);
+                }
+            }
+            if exact.is_none() {
+                for k in 2..bytes.len().saturating_sub(2) {
+                    if let (Some(&a), Some(&b)) = (
+                        self.word_ids.get(&bytes[..k]),
+                        self.word_ids.get(&bytes[k..]),
+                    ) {
+                        splits.push((a, b));
+                    }
+                }
+            }
+        }
+        matches.sort_by(|a, b| b.1.total_cmp(&a.1));
+        QueryToken {
+            text: bytes.into(),
+            kind,
+            weight,
+            phon,
+            group,
+            matches,
+            splits,
+        }
+    }
+
+    /// Similarity of a query word to an index token: Jaro-Winkler, raised to 0.9 for a single
+    /// typing error or a shared phonetic key on words of four letters or more.
+    pub fn token_sim(&self, q: &[u8], q_phon: &[u8], q_group: Option<&str>, id: u32) -> f32 {
+        let i = id as usize;
+        word_sim(
+            q,
+            q_phon,
+            q_group,
+            &self.words[i],
+            &self.phon[i],
+            self.group[i],
+            self.kinds[i],
+        )
+    }
+}
+
+/// Similarity of two word tokens. Exact: 1. Known transliteration variants of one given name:
+/// 0.95. One typing error in a word of five letters or more: at least 0.92 (four-letter words
+/// differ by one letter too often to be the same name: "long" / "lang"). A shared phonetic key
+/// on words of similar length: 0.90. Otherwise Jaro-Winkler only when very high (≥ 0.92), less
+/// 0.06, since a high Jaro-Winkler alone joins many different names that share a prefix.
+/// Below [`MIN_TOKEN_SIM`]: 0.
+pub(crate) fn word_sim(
+    q: &[u8],
+    q_phon: &[u8],
+    q_group: Option<&str>,
+    w: &[u8],
+    w_phon: &[u8],
+    w_group: Option<&str>,
+    w_kind: TokenKind,
+) -> f32 {
+    if q == w {
+        return 1.0;
+    }
+    if w_kind != TokenKind::Word {
+        return 0.0;
+    }
+    if q_group.is_some() && q_group == w_group {
+        return 0.95;
+    }
+    let min_len = q.len().min(w.len());
+    if min_len < 3 {
+        return 0.0;
+    }
+    let one_edit = within_one_edit(q, w);
+    if !one_edit {
+        // Upper bound of Jaro-Winkler from the lengths and the common prefix alone: every
+        // branch below needs at least 0.8 unless the words are one edit apart.
+        let max_len = q.len().max(w.len()) as f32;
+        let jaro_max = (2.0 + min_len as f32 / max_len) / 3.0;
+        let prefix = q.iter().zip(w).take(4).take_while(|(a, b)| a == b).count() as f32;
+        if jaro_max + prefix * 0.1 * (1.0 - jaro_max) < 0.8 {
+            return 0.0;
+        }
+    }
+    let jw = jaro_winkler(q, w) as f32;
+    let mut s = 0.0f32;
+    if one_edit {
+        if min_len >= 5 {
+            s = jw.max(0.92);
+        } else if min_len == 4 && jw >= 0.9 {
+            s = jw - 0.04;
+        }
+    }
+    if min_len >= 4
+        && q_phon.len() >= 3
+        && q_phon == w_phon
+        && q.len().abs_diff(w.len()) <= 2
+        && jw >= 0.8
+    {
+        s = s.max(0.90);
+    }
+    if s == 0.0 && jw >= 0.92 {
+        s = jw - 0.06;
+    }
+    if s < MIN_TOKEN_SIM {
+        0.0
+    } else {
+        s
+    }
+}
