@@ -10,18 +10,32 @@
 
 use std::sync::Arc;
 
+pub mod chips;
 mod error;
+pub mod ledger;
 pub mod screening;
+#[cfg(feature = "testing")]
+pub mod testing;
 
+pub use chips::{
+    AlertRecord, ChipRecord, ChipStore, LandmarkRecord, MeasurementInsert, MeasurementRecord,
+    NewAlert, OverdueChip, VerdictRecord,
+};
 pub use error::StoreError;
-pub use screening::{ScreeningStore, SnapshotInfo, StoredParty, StoredScreening};
+pub use ledger::{AppendReceipt, GroupCommit, LedgerStore, StoredCheckpoint, StoredEntry};
+pub use screening::{
+    party_id, EntryChange, NewHit, ScreeningRecord, ScreeningStore, SnapshotInfo, StoredNewHit,
+    StoredParty, StoredScreening,
+};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::str::FromStr;
 
 /// Everything the server and the CLI persist. One object, whichever database is behind it.
-pub trait Storage: ScreeningStore + Send + Sync + 'static {
+pub trait Storage: ScreeningStore + LedgerStore + ChipStore + Send + Sync + 'static {
     /// Which backend this is, for logs and `/v1/health`.
     fn backend(&self) -> Backend;
 }
@@ -70,7 +84,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(std::time::Duration::from_secs(30))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts)
+            .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -84,7 +101,10 @@ impl SqliteStore {
 impl PgStore {
     /// Connects to PostgreSQL and runs the embedded migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new().max_connections(16).connect(url).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect(url)
+            .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -101,7 +121,11 @@ pub async fn open(url: &str) -> Result<Arc<dyn Storage>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PgStore::connect(url).await?))
     } else {
-        let path = if url.starts_with("sqlite:") { url.to_string() } else { format!("sqlite://{url}") };
+        let path = if url.starts_with("sqlite:") {
+            url.to_string()
+        } else {
+            format!("sqlite://{url}")
+        };
         Ok(Arc::new(SqliteStore::open(&path).await?))
     }
 }

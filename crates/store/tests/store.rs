@@ -1,0 +1,360 @@
+//! The store's test suite: every test runs on SQLite and on PostgreSQL
+//! (`STACKPORT_TEST_POSTGRES`), each on a fresh database.
+
+use stackport_screening::{
+    Alias, AliasStrength, Entity, Hit, ListSource, PartyType, Query, ScreeningResult, Snapshot,
+    SourceFile,
+};
+use stackport_store::testing::for_each_backend;
+use stackport_store::{party_id, EntryChange, NewHit, ScreeningRecord, StoreError};
+
+fn entity(id: &str, name: &str) -> Entity {
+    Entity {
+        id: id.to_string(),
+        list: ListSource::Sdn,
+        party_type: Some(PartyType::Entity),
+        name: name.to_string(),
+        aliases: vec![Alias {
+            name: format!("{name} TRADING"),
+            strength: AliasStrength::Aka,
+        }],
+        addresses: vec![],
+        countries: vec!["IR".into()],
+        programs: vec!["SDGT".into(), "IFSR".into()],
+        dates_of_birth: vec![],
+        identifiers: vec![],
+        remarks: Some("a.k.a. 'ÜBER ŞİRKET'; text with \"quotes\" and a\nnewline".into()),
+        source_url: None,
+        snapshot_date: Some("2021-07-07".into()),
+        snapshot_hash: "ab".repeat(32),
+    }
+}
+
+fn snapshot(tag: &str, entities: Vec<Entity>) -> Snapshot {
+    Snapshot {
+        sources: vec![
+            SourceFile {
+                path: "ofac/sdn_2021-07-07/sdn.csv".into(),
+                format: "ofac-sdn".into(),
+                sha256: format!("{tag}-sdn"),
+                data_date: Some("2021-07-07".into()),
+                records: entities.len(),
+                warnings: vec![],
+            },
+            SourceFile {
+                path: "csl/consolidated.csv".into(),
+                format: "csl".into(),
+                sha256: format!("{tag}-csl"),
+                data_date: None,
+                records: 0,
+                warnings: vec!["line 2: repeated header skipped".into()],
+            },
+        ],
+        entities,
+    }
+}
+
+fn hit(entity: &str, score: f64) -> Hit {
+    Hit {
+        entity: entity.into(),
+        score,
+        list: "SDN".into(),
+        name: "ACME".into(),
+        matched: "ACME".into(),
+        explanation: stackport_screening::Explanation {
+            alignment: vec![],
+            features: vec![],
+        },
+    }
+}
+
+fn result(hits: Vec<Hit>, threshold: f64) -> ScreeningResult {
+    ScreeningResult {
+        hits,
+        algorithm: "test-alg/1".into(),
+        snapshot_hashes: vec!["h".into()],
+        threshold,
+    }
+}
+
+fn party(name: &str) -> Query {
+    Query {
+        name: name.into(),
+        party_type: Some(PartyType::Entity),
+        country: Some("ir".into()),
+        dob: None,
+        identifiers: vec!["IMO 123".into()],
+    }
+}
+
+#[tokio::test]
+async fn snapshot_round_trip_and_active_flag() {
+    for_each_backend(|db| async move {
+        let store = db.open().await;
+        assert!(store.snapshots().await.unwrap().is_empty());
+        assert!(store.active_snapshot().await.unwrap().is_none());
+
+        let first = snapshot(
+            "a",
+            vec![entity("ofac-sdn:1", "ACME"), entity("ofac-sdn:2", "BETA")],
+        );
+        let info = store.store_snapshot(&first).await.unwrap();
+        assert_eq!(info.hash, first.hash());
+        assert_eq!(info.entity_count, 2);
+        assert!(info.active);
+        assert_eq!(
+            info.sources, first.sources,
+            "sources (paths, hashes, dates, counts, warnings) come back as stored"
+        );
+        assert!(info.rescreened_at.is_none());
+
+        let back = store.snapshot_entities(info.id).await.unwrap();
+        assert_eq!(
+            back, first.entities,
+            "entities come back equal and in order"
+        );
+        let whole = store.load_snapshot(info.id).await.unwrap();
+        assert_eq!(whole.hash(), first.hash());
+
+        let second = snapshot(
+            "b",
+            vec![entity("ofac-sdn:1", "ACME"), entity("ofac-sdn:3", "GAMMA")],
+        );
+        let info2 = store.store_snapshot(&second).await.unwrap();
+        assert!(info2.id > info.id);
+        let all = store.snapshots().await.unwrap();
+        assert_eq!(
+            all.iter().map(|s| (s.id, s.active)).collect::<Vec<_>>(),
+            vec![(info.id, false), (info2.id, true)]
+        );
+        assert_eq!(
+            store.active_snapshot().await.unwrap().map(|s| s.id),
+            Some(info2.id)
+        );
+        assert!(all[0].loaded_at <= all[1].loaded_at);
+
+        store.activate_snapshot(info.id).await.unwrap();
+        assert_eq!(
+            store.active_snapshot().await.unwrap().map(|s| s.id),
+            Some(info.id)
+        );
+        assert!(matches!(
+            store.activate_snapshot(9999).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(
+            store.active_snapshot().await.unwrap().map(|s| s.id),
+            Some(info.id),
+            "a failed activation changes nothing"
+        );
+
+        assert!(matches!(
+            store.snapshot(9999).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            store.snapshot_entities(9999).await,
+            Err(StoreError::NotFound(_))
+        ));
+
+        store.mark_rescreened(info2.id).await.unwrap();
+        assert!(store
+            .snapshot(info2.id)
+            .await
+            .unwrap()
+            .rescreened_at
+            .is_some());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bulk_snapshot_of_fifteen_thousand_entities() {
+    for_each_backend(|db| async move {
+        let store = db.open().await;
+        let entities: Vec<Entity> = (0..15_000)
+            .map(|i| entity(&format!("ofac-sdn:{i}"), &format!("PARTY NUMBER {i}")))
+            .collect();
+        let snap = snapshot("bulk", entities);
+        let info = store.store_snapshot(&snap).await.unwrap();
+        assert_eq!(info.entity_count, 15_000);
+        let back = store.snapshot_entities(info.id).await.unwrap();
+        assert_eq!(back.len(), 15_000);
+        assert_eq!(back[0], snap.entities[0]);
+        assert_eq!(back[14_999], snap.entities[14_999]);
+        assert_eq!(back, snap.entities);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn screenings_upsert_parties_and_keep_every_result() {
+    for_each_backend(|db| async move {
+        let store = db.open().await;
+        let snap = store
+            .store_snapshot(&snapshot("a", vec![entity("ofac-sdn:1", "ACME")]))
+            .await
+            .unwrap();
+
+        let acme = party("ACME");
+        let r1 = store
+            .record_screenings(&[ScreeningRecord {
+                party: acme.clone(),
+                snapshot_id: snap.id,
+                result: result(vec![hit("ofac-sdn:1", 0.97)], 0.85),
+            }])
+            .await
+            .unwrap();
+        assert_eq!(r1.len(), 1);
+        assert_eq!(r1[0].party_id, party_id(&acme));
+        assert_eq!(r1[0].hit_count, 1);
+
+        // The same party again (different case of country, padded name) plus another party, in one batch.
+        let mut again = acme.clone();
+        again.country = Some("IR".into());
+        again.name = "  ACME ".into();
+        let other = party("BETA");
+        let r2 = store
+            .record_screenings(&[
+                ScreeningRecord {
+                    party: again,
+                    snapshot_id: snap.id,
+                    result: result(vec![], 0.9),
+                },
+                ScreeningRecord {
+                    party: other.clone(),
+                    snapshot_id: snap.id,
+                    result: result(vec![], 0.85),
+                },
+            ])
+            .await
+            .unwrap();
+        assert_eq!(r2[0].party_id, r1[0].party_id, "same party, same id");
+        assert_ne!(r2[1].party_id, r1[0].party_id);
+
+        let parties = store.parties().await.unwrap();
+        assert_eq!(parties.len(), 2);
+        let p = store.party(&r1[0].party_id).await.unwrap();
+        assert_eq!(p.name, "ACME");
+        assert_eq!(p.country.as_deref(), Some("IR"));
+        assert_eq!(p.party_type, Some(PartyType::Entity));
+        assert_eq!(p.identifiers, vec!["IMO 123".to_string()]);
+        assert_eq!(
+            p.threshold, 0.9,
+            "the latest threshold is kept for re-screening"
+        );
+        assert!(p.first_screened < p.last_screened || p.first_screened == p.last_screened);
+        assert_eq!(p.query().name, "ACME");
+
+        let history = store.screenings(&p.id).await.unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[0].hits[0]["entity"], "ofac-sdn:1");
+        assert_eq!(history[0].hits[0]["score"], 0.97);
+        assert_eq!(history[0].algorithm, "test-alg/1");
+        assert_eq!(history[1].hit_count, 0);
+        assert!(matches!(
+            store.party("nope").await,
+            Err(StoreError::NotFound(_))
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn new_hits_are_recorded_once_and_batches_are_atomic() {
+    for_each_backend(|db| async move {
+        let store = db.open().await;
+        let a = store
+            .store_snapshot(&snapshot("a", vec![entity("ofac-sdn:1", "ACME")]))
+            .await
+            .unwrap();
+        let b = store
+            .store_snapshot(&snapshot(
+                "b",
+                vec![
+                    entity("ofac-sdn:1", "ACME"),
+                    entity("ofac-sdn:2", "ACME TWO"),
+                ],
+            ))
+            .await
+            .unwrap();
+        let stored = store
+            .record_screenings(&[ScreeningRecord {
+                party: party("ACME"),
+                snapshot_id: a.id,
+                result: result(vec![], 0.85),
+            }])
+            .await
+            .unwrap();
+        let pid = stored[0].party_id.clone();
+        let new_hit = |entity: &str, change| NewHit {
+            party_id: pid.clone(),
+            from_snapshot_id: a.id,
+            to_snapshot_id: b.id,
+            entity_id: entity.into(),
+            change,
+            score: 0.91,
+            hit: serde_json::to_value(hit(entity, 0.91)).unwrap(),
+        };
+
+        let first = store
+            .record_new_hits(&[new_hit("ofac-sdn:2", EntryChange::Added)])
+            .await
+            .unwrap();
+        assert_eq!(first.len(), 1);
+        let again = store
+            .record_new_hits(&[
+                new_hit("ofac-sdn:2", EntryChange::Added),
+                new_hit("ofac-sdn:1", EntryChange::Changed),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 1, "the hit already recorded is skipped");
+        assert_eq!(again[0].hit.entity_id, "ofac-sdn:1");
+
+        // A batch with an unknown party violates a foreign key: nothing of it is stored.
+        let mut bad = new_hit("ofac-sdn:3", EntryChange::Added);
+        bad.party_id = "no-such-party".into();
+        let good = new_hit("ofac-sdn:4", EntryChange::Added);
+        assert!(store.record_new_hits(&[good, bad]).await.is_err());
+
+        let all = store.new_hits(b.id).await.unwrap();
+        assert_eq!(
+            all.iter()
+                .map(|h| h.hit.entity_id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["ofac-sdn:2", "ofac-sdn:1"]
+        );
+        assert_eq!(all[0].hit.change, EntryChange::Added);
+        assert_eq!(all[0].hit.hit["entity"], "ofac-sdn:2");
+        assert!(store.new_hits(a.id).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn real_bundled_snapshot_round_trips() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/lists");
+    let snap = stackport_screening::parse::load_dir(&dir)
+        .unwrap_or_else(|e| panic!("bundled lists do not load: {e}"));
+    assert!(
+        snap.entities.len() > 10_000,
+        "the bundled snapshot holds the SDN, non-SDN, CSL and DPL entries"
+    );
+    let snap = std::sync::Arc::new(snap);
+    for_each_backend(|db| {
+        let snap = snap.clone();
+        async move {
+            let store = db.open().await;
+            let info = store.store_snapshot(&snap).await.unwrap();
+            assert_eq!(info.hash, snap.hash());
+            assert_eq!(info.sources, snap.sources);
+            let back = store.snapshot_entities(info.id).await.unwrap();
+            assert_eq!(back.len(), snap.entities.len());
+            assert!(back == snap.entities, "every real entity comes back equal");
+            let d = stackport_screening::diff::diff(&snap.entities, &back);
+            assert!(d.is_empty());
+        }
+    })
+    .await;
+}
