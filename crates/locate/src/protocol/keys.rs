@@ -1,0 +1,432 @@
+//! Keys and signatures: Ed25519 (RFC 8032) for the reference agent and the landmarks, and
+//! ECDSA over NIST P-384 with SHA-384 (FIPS 186-5), the algorithm of NVIDIA's device identity
+//! keys (SPDM 1.1, DSP0274 — see `shared/reference/location.md` §1.3).
+//!
+//! A chip signs through the [`ChipSigner`] trait, so that the software key of the reference
+//! agent ([`ChipKey`], a PKCS#8 file) can be replaced by a key that never leaves a hardware
+//! root of trust. Only the nonce-binding signature happens inside the timed window; device
+//! evidence such as an SPDM certificate chain ([`DeviceEvidence`]) is collected and appraised
+//! outside it (location.md §2.6 item 4), which is why it is a separate method.
+
+use std::fmt;
+
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use ed25519_dalek::Signer as _;
+
+use super::wire::{DecodeError, Reader, Writer};
+
+/// The signature algorithms the protocol carries; the byte is the wire code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignatureAlgorithm {
+    /// Ed25519 (RFC 8032 §5.1), 64-byte signatures, verified strictly (no malleable forms).
+    Ed25519 = 1,
+    /// ECDSA P-384 with SHA-384, 96-byte fixed-size `r || s` signatures.
+    EcdsaP384Sha384 = 2,
+}
+
+impl SignatureAlgorithm {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+    pub fn from_code(code: u8) -> Option<Self> {
+        match code {
+            1 => Some(Self::Ed25519),
+            2 => Some(Self::EcdsaP384Sha384),
+            _ => None,
+        }
+    }
+    /// Length of a signature on the wire.
+    pub fn signature_len(self) -> usize {
+        match self {
+            Self::Ed25519 => 64,
+            Self::EcdsaP384Sha384 => 96,
+        }
+    }
+    /// The prefix of the textual public-key form.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Ed25519 => "ed25519",
+            Self::EcdsaP384Sha384 => "p384",
+        }
+    }
+}
+
+/// Errors about keys: parsing key files and public keys, and signing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("public key {value:?}: {reason}")]
+    BadPublicKey { value: String, reason: String },
+    #[error("private key: {0}")]
+    BadPrivateKey(String),
+    #[error("signer failed: {0}")]
+    Signer(String),
+}
+
+/// A signature as carried on the wire: the algorithm and its fixed-size bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Signature {
+    algorithm: SignatureAlgorithm,
+    bytes: Vec<u8>,
+}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Signature({:?}, {})",
+            self.algorithm,
+            hex::encode(&self.bytes)
+        )
+    }
+}
+
+impl Signature {
+    /// Builds a signature from raw bytes, checking the length for the algorithm.
+    pub fn from_parts(algorithm: SignatureAlgorithm, bytes: Vec<u8>) -> Result<Self, KeyError> {
+        if bytes.len() != algorithm.signature_len() {
+            return Err(KeyError::Signer(format!(
+                "{:?} signature must be {} bytes, got {}",
+                algorithm,
+                algorithm.signature_len(),
+                bytes.len()
+            )));
+        }
+        Ok(Self { algorithm, bytes })
+    }
+    pub fn algorithm(&self) -> SignatureAlgorithm {
+        self.algorithm
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+    pub(crate) fn write(&self, w: &mut Writer) {
+        w.u8(self.algorithm.code());
+        w.bytes(&self.bytes);
+    }
+    pub(crate) fn read(r: &mut Reader<'_>, field: &'static str) -> Result<Self, DecodeError> {
+        let code = r.u8(field)?;
+        let algorithm = SignatureAlgorithm::from_code(code)
+            .ok_or_else(|| r.invalid(field, format!("unknown signature algorithm code {code}")))?;
+        let bytes = r.take(algorithm.signature_len(), field)?.to_vec();
+        Ok(Self { algorithm, bytes })
+    }
+}
+
+/// A public key of either algorithm. Textual form: `ed25519:<64 hex>` or
+/// `p384:<98 hex>` (SEC1 compressed point); [`PublicKey::parse`] also accepts a PEM
+/// `SubjectPublicKeyInfo` (RFC 5280 §4.1.2.7) of either algorithm.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PublicKey {
+    Ed25519(ed25519_dalek::VerifyingKey),
+    P384(p384::ecdsa::VerifyingKey),
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", self)
+    }
+}
+
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ed25519(k) => write!(f, "ed25519:{}", hex::encode(k.as_bytes())),
+            Self::P384(k) => write!(
+                f,
+                "p384:{}",
+                hex::encode(k.to_encoded_point(true).as_bytes())
+            ),
+        }
+    }
+}
+
+impl std::str::FromStr for PublicKey {
+    type Err = KeyError;
+    fn from_str(s: &str) -> Result<Self, KeyError> {
+        Self::parse(s)
+    }
+}
+
+impl PublicKey {
+    /// Parses the textual form or a PEM public key.
+    pub fn parse(text: &str) -> Result<Self, KeyError> {
+        let text = text.trim();
+        let bad = |reason: &str| KeyError::BadPublicKey {
+            value: text.chars().take(120).collect(),
+            reason: reason.to_string(),
+        };
+        if text.starts_with("-----BEGIN PUBLIC KEY-----") {
+            if let Ok(k) = ed25519_dalek::VerifyingKey::from_public_key_pem(text) {
+                return Ok(Self::Ed25519(k));
+            }
+            if let Ok(k) =
+                <p384::PublicKey as p384::pkcs8::DecodePublicKey>::from_public_key_pem(text)
+            {
+                return Ok(Self::P384(p384::ecdsa::VerifyingKey::from(k)));
+            }
+            return Err(bad(
+                "PEM is neither an Ed25519 nor a P-384 SubjectPublicKeyInfo",
+            ));
+        }
+        let (prefix, hex_part) = text
+            .split_once(':')
+            .ok_or_else(|| bad("expected `ed25519:<hex>` or `p384:<hex>`"))?;
+        let raw = hex::decode(hex_part).map_err(|e| bad(&format!("not hex: {e}")))?;
+        match prefix {
+            "ed25519" => {
+                let arr: [u8; 32] = raw
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| bad("an Ed25519 key is 32 bytes"))?;
+                let k = ed25519_dalek::VerifyingKey::from_bytes(&arr)
+                    .map_err(|e| bad(&format!("not a curve point: {e}")))?;
+                // A weak (small-order) key would verify forged signatures; RFC 8032 leaves this
+                // to the application, so it is rejected at enrolment.
+                if k.is_weak() {
+                    return Err(bad("small-order Ed25519 key"));
+                }
+                Ok(Self::Ed25519(k))
+            }
+            "p384" => p384::ecdsa::VerifyingKey::from_sec1_bytes(&raw)
+                .map(Self::P384)
+                .map_err(|_| bad("not a SEC1-encoded P-384 point")),
+            _ => Err(bad("unknown algorithm prefix (expected ed25519 or p384)")),
+        }
+    }
+
+    pub fn algorithm(&self) -> SignatureAlgorithm {
+        match self {
+            Self::Ed25519(_) => SignatureAlgorithm::Ed25519,
+            Self::P384(_) => SignatureAlgorithm::EcdsaP384Sha384,
+        }
+    }
+
+    /// PEM `SubjectPublicKeyInfo`.
+    pub fn to_pem(&self) -> String {
+        match self {
+            Self::Ed25519(k) => k
+                .to_public_key_pem(LineEnding::LF)
+                .expect("Ed25519 SPKI encoding cannot fail"),
+            Self::P384(k) => p384::pkcs8::EncodePublicKey::to_public_key_pem(
+                &p384::PublicKey::from(k),
+                p384::pkcs8::LineEnding::LF,
+            )
+            .expect("P-384 SPKI encoding cannot fail"),
+        }
+    }
+
+    /// Verifies `signature` over `domain_tag || message`. Fails on an algorithm mismatch.
+    pub fn verify(&self, domain_tag: &[u8], message: &[u8], signature: &Signature) -> bool {
+        let mut signed = Vec::with_capacity(domain_tag.len() + message.len());
+        signed.extend_from_slice(domain_tag);
+        signed.extend_from_slice(message);
+        match self {
+            Self::Ed25519(k) => {
+                if signature.algorithm != SignatureAlgorithm::Ed25519 {
+                    return false;
+                }
+                let Ok(sig) = ed25519_dalek::Signature::from_slice(&signature.bytes) else {
+                    return false;
+                };
+                // verify_strict rejects non-canonical and small-order components (RFC 8032 §5.1.7).
+                k.verify_strict(&signed, &sig).is_ok()
+            }
+            Self::P384(k) => {
+                if signature.algorithm != SignatureAlgorithm::EcdsaP384Sha384 {
+                    return false;
+                }
+                let Ok(sig) = p384::ecdsa::Signature::from_slice(&signature.bytes) else {
+                    return false;
+                };
+                p384::ecdsa::signature::Verifier::verify(k, &signed, &sig).is_ok()
+            }
+        }
+    }
+}
+
+/// Evidence about the device that holds a chip key, gathered outside the timed exchange.
+/// The reference agent has none; a GPU agent returns its SPDM certificate chain (DSP0274
+/// GET_CERTIFICATE), which the registry appraises at enrolment, not per ping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceEvidence {
+    /// DER certificates, leaf first, from SPDM slot `slot`.
+    SpdmCertificateChain { slot: u8, der_chain: Vec<Vec<u8>> },
+}
+
+/// The chip side of the timed exchange: something that signs with a key only the chip holds.
+///
+/// Implementations: [`ChipKey`] (a software key from a file, the reference agent); a hardware
+/// root of trust (a GPU's SPDM responder) implements the same trait, returning its identity
+/// key and evidence.
+pub trait ChipSigner: Send + Sync {
+    /// The public key the registry enrols.
+    fn public_key(&self) -> PublicKey;
+    /// Signs `domain_tag || message`. Called inside the timed window: it must be fast.
+    fn sign(&self, domain_tag: &[u8], message: &[u8]) -> Result<Signature, KeyError>;
+    /// Device evidence for enrolment; none for a software key.
+    fn evidence(&self) -> Option<DeviceEvidence> {
+        None
+    }
+}
+
+/// A software secret key of either algorithm, stored as PKCS#8 PEM (RFC 5958).
+#[derive(Clone)]
+pub enum SecretKey {
+    Ed25519(ed25519_dalek::SigningKey),
+    P384(p384::ecdsa::SigningKey),
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print secret material.
+        write!(f, "SecretKey({})", self.public_key())
+    }
+}
+
+impl SecretKey {
+    /// A fresh key from the operating system's random source.
+    pub fn generate(algorithm: SignatureAlgorithm) -> Self {
+        let mut rng = rand::rngs::OsRng;
+        match algorithm {
+            SignatureAlgorithm::Ed25519 => {
+                Self::Ed25519(ed25519_dalek::SigningKey::generate(&mut rng))
+            }
+            SignatureAlgorithm::EcdsaP384Sha384 => {
+                Self::P384(p384::ecdsa::SigningKey::random(&mut rng))
+            }
+        }
+    }
+
+    /// Parses a PKCS#8 PEM private key of either algorithm.
+    pub fn from_pkcs8_pem(pem: &str) -> Result<Self, KeyError> {
+        if let Ok(k) = ed25519_dalek::SigningKey::from_pkcs8_pem(pem) {
+            return Ok(Self::Ed25519(k));
+        }
+        if let Ok(k) = <p384::SecretKey as p384::pkcs8::DecodePrivateKey>::from_pkcs8_pem(pem) {
+            return Ok(Self::P384(p384::ecdsa::SigningKey::from(k)));
+        }
+        Err(KeyError::BadPrivateKey(
+            "not a PKCS#8 PEM Ed25519 or P-384 private key".into(),
+        ))
+    }
+
+    /// PKCS#8 PEM.
+    pub fn to_pkcs8_pem(&self) -> String {
+        match self {
+            Self::Ed25519(k) => k
+                .to_pkcs8_pem(LineEnding::LF)
+                .expect("Ed25519 PKCS#8 encoding cannot fail")
+                .to_string(),
+            Self::P384(k) => p384::pkcs8::EncodePrivateKey::to_pkcs8_pem(
+                &p384::SecretKey::from(k),
+                p384::pkcs8::LineEnding::LF,
+            )
+            .expect("P-384 PKCS#8 encoding cannot fail")
+            .to_string(),
+        }
+    }
+
+    pub fn public_key(&self) -> PublicKey {
+        match self {
+            Self::Ed25519(k) => PublicKey::Ed25519(k.verifying_key()),
+            Self::P384(k) => PublicKey::P384(*k.verifying_key()),
+        }
+    }
+
+    pub fn algorithm(&self) -> SignatureAlgorithm {
+        self.public_key().algorithm()
+    }
+
+    /// Signs `domain_tag || message`.
+    pub fn sign(&self, domain_tag: &[u8], message: &[u8]) -> Signature {
+        let mut signed = Vec::with_capacity(domain_tag.len() + message.len());
+        signed.extend_from_slice(domain_tag);
+        signed.extend_from_slice(message);
+        match self {
+            Self::Ed25519(k) => Signature {
+                algorithm: SignatureAlgorithm::Ed25519,
+                bytes: k.sign(&signed).to_bytes().to_vec(),
+            },
+            Self::P384(k) => {
+                let sig: p384::ecdsa::Signature = p384::ecdsa::signature::Signer::sign(k, &signed);
+                Signature {
+                    algorithm: SignatureAlgorithm::EcdsaP384Sha384,
+                    bytes: sig.to_bytes().to_vec(),
+                }
+            }
+        }
+    }
+}
+
+/// The reference agent's chip key: a software key read from a file.
+#[derive(Debug, Clone)]
+pub struct ChipKey(pub SecretKey);
+
+impl ChipSigner for ChipKey {
+    fn public_key(&self) -> PublicKey {
+        self.0.public_key()
+    }
+    fn sign(&self, domain_tag: &[u8], message: &[u8]) -> Result<Signature, KeyError> {
+        Ok(self.0.sign(domain_tag, message))
+    }
+}
+
+/// A landmark's signing key. Landmarks sign challenges and measurements; in production the key
+/// sits in an HSM (IAPS brief: "HSM up to $20,000" per landmark), here in a file.
+#[derive(Debug, Clone)]
+pub struct LandmarkKey(pub SecretKey);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_through_pem_and_text() {
+        for alg in [
+            SignatureAlgorithm::Ed25519,
+            SignatureAlgorithm::EcdsaP384Sha384,
+        ] {
+            let sk = SecretKey::generate(alg);
+            let again = SecretKey::from_pkcs8_pem(&sk.to_pkcs8_pem()).expect("own PEM parses");
+            assert_eq!(again.public_key(), sk.public_key());
+            let pk = sk.public_key();
+            assert_eq!(PublicKey::parse(&pk.to_string()).expect("text parses"), pk);
+            assert_eq!(PublicKey::parse(&pk.to_pem()).expect("pem parses"), pk);
+            let sig = sk.sign(b"tag", b"message");
+            assert_eq!(sig.as_bytes().len(), alg.signature_len());
+            assert!(pk.verify(b"tag", b"message", &sig));
+            assert!(
+                !pk.verify(b"other-tag", b"message", &sig),
+                "domain tag must bind"
+            );
+            assert!(!pk.verify(b"tag", b"messagf", &sig));
+        }
+    }
+
+    #[test]
+    fn bad_public_keys_are_rejected_with_reason() {
+        for bad in [
+            "",
+            "ed25519:zz",
+            "ed25519:00",
+            "rsa:00",
+            "p384:0400",
+            "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
+        ] {
+            assert!(PublicKey::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        // The identity point has small order: a forger's favourite.
+        let identity = format!("ed25519:01{}", "00".repeat(31));
+        assert!(PublicKey::parse(&identity).is_err());
+    }
+
+    #[test]
+    fn cross_algorithm_signatures_fail() {
+        let ed = SecretKey::generate(SignatureAlgorithm::Ed25519);
+        let p = SecretKey::generate(SignatureAlgorithm::EcdsaP384Sha384);
+        let sig = ed.sign(b"t", b"m");
+        assert!(!p.public_key().verify(b"t", b"m", &sig));
+    }
+}

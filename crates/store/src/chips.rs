@@ -1,0 +1,459 @@
+//! Chip registry for location verification (issue 5): enrolled chips and landmarks,
+//! landmark-signed measurements (stored once by measurement id, so at-least-once delivery from
+//! NATS or retried HTTP posts are no-ops), each chip's verdict history, and alerts.
+//!
+//! The store keeps plain values; the server parses and verifies with `stackport-locate`
+//! before anything reaches it. Times are microseconds since the Unix epoch.
+//!
+//! One SQL text serves both backends: statements are written with PostgreSQL's `$N`
+//! placeholders, which SQLite also accepts in its explicit `?N` form (see [`sqlite_sql`]).
+
+use sqlx::Row;
+
+use crate::{PgStore, SqliteStore, StoreError};
+
+/// An enrolled chip.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ChipRecord {
+    pub id: String,
+    /// Textual public key (`ed25519:<hex>` / `p384:<hex>`).
+    pub public_key: String,
+    pub model: String,
+    pub owner: String,
+    pub site_lat: f64,
+    pub site_lon: f64,
+    pub site_country: String,
+    pub export_ref: Option<String>,
+    pub checkin_interval_s: i64,
+    pub enrolled_at: i64,
+}
+
+/// An enrolled landmark.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LandmarkRecord {
+    pub id: String,
+    pub public_key: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub enrolled_at: i64,
+}
+
+/// A verified measurement as stored.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MeasurementRecord {
+    /// 32 hex digits.
+    pub id: String,
+    pub chip_id: String,
+    pub landmark_id: String,
+    pub min_rtt_ns: i64,
+    pub rounds: i64,
+    pub count: i64,
+    pub spoofing: i64,
+    pub measured_at: i64,
+    pub received_at: i64,
+    /// The signed encoding.
+    #[serde(skip)]
+    pub body: Vec<u8>,
+}
+
+/// What storing a measurement did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasurementInsert {
+    /// New: the caller re-verifies the chip.
+    Inserted,
+    /// The same bytes were stored before (a redelivery): nothing to do.
+    Duplicate,
+}
+
+/// One verdict of a chip.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VerdictRecord {
+    /// Assigned by the store; ignored on insert.
+    pub id: i64,
+    pub chip_id: String,
+    pub measurement_id: String,
+    /// `verified`, `inconclusive` or `violation`.
+    pub verdict: String,
+    pub outside_prohibited: bool,
+    pub claim_consistent: bool,
+    pub max_radius_km: Option<f64>,
+    pub centroid_lat: Option<f64>,
+    pub centroid_lon: Option<f64>,
+    pub landmarks_used: i64,
+    pub reason: Option<String>,
+    pub decided_at: i64,
+}
+
+/// An alert to raise.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NewAlert {
+    pub chip_id: String,
+    /// One of the categories the server defines (Chip Security Act §4(a)(2) (A)–(C) plus
+    /// missed check-ins).
+    pub category: String,
+    pub detail: String,
+    pub measurement_id: Option<String>,
+    pub at: i64,
+}
+
+/// A stored alert.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AlertRecord {
+    pub id: i64,
+    pub chip_id: String,
+    pub category: String,
+    pub detail: String,
+    pub measurement_id: Option<String>,
+    pub raised_at: i64,
+    pub last_seen_at: i64,
+    pub occurrences: i64,
+    pub resolved_at: Option<i64>,
+}
+
+/// A chip that has not checked in within its interval.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OverdueChip {
+    pub chip_id: String,
+    /// Time of its newest measurement, or of its enrolment if it never checked in.
+    pub last_seen: i64,
+    pub checkin_interval_s: i64,
+}
+
+#[async_trait::async_trait]
+pub trait ChipStore {
+    /// Enrols a chip. A chip id or public key already enrolled is a conflict.
+    async fn enrol_chip(&self, chip: &ChipRecord) -> Result<(), StoreError>;
+    async fn chip(&self, id: &str) -> Result<Option<ChipRecord>, StoreError>;
+    async fn chips(&self) -> Result<Vec<ChipRecord>, StoreError>;
+    /// Enrols a landmark; an id already enrolled is a conflict.
+    async fn enrol_landmark(&self, landmark: &LandmarkRecord) -> Result<(), StoreError>;
+    async fn landmark(&self, id: &str) -> Result<Option<LandmarkRecord>, StoreError>;
+    async fn landmarks(&self) -> Result<Vec<LandmarkRecord>, StoreError>;
+    /// Stores a measurement once. The same id with other bytes is a conflict.
+    async fn record_measurement(
+        &self,
+        m: &MeasurementRecord,
+    ) -> Result<MeasurementInsert, StoreError>;
+    /// A chip's measurements with `measured_at >= since`, oldest first.
+    async fn chip_measurements(
+        &self,
+        chip_id: &str,
+        since: i64,
+    ) -> Result<Vec<MeasurementRecord>, StoreError>;
+    /// Appends a verdict; returns its id.
+    async fn record_verdict(&self, v: &VerdictRecord) -> Result<i64, StoreError>;
+    async fn latest_verdict(&self, chip_id: &str) -> Result<Option<VerdictRecord>, StoreError>;
+    /// Newest first, at most `limit`.
+    async fn verdict_history(
+        &self,
+        chip_id: &str,
+        limit: i64,
+    ) -> Result<Vec<VerdictRecord>, StoreError>;
+    /// Raises an alert, or bumps the open one of the same chip and category.
+    async fn raise_alert(&self, a: &NewAlert) -> Result<AlertRecord, StoreError>;
+    /// Open alerts, oldest first.
+    async fn open_alerts(&self) -> Result<Vec<AlertRecord>, StoreError>;
+    async fn chip_alerts(&self, chip_id: &str) -> Result<Vec<AlertRecord>, StoreError>;
+    /// Marks an alert resolved; false if it was not open.
+    async fn resolve_alert(&self, id: i64, at: i64) -> Result<bool, StoreError>;
+    /// Chips whose newest measurement (or enrolment) is older than their check-in interval.
+    async fn overdue_chips(&self, now: i64) -> Result<Vec<OverdueChip>, StoreError>;
+}
+
+/// PostgreSQL's `$N` placeholders in SQLite's numbered `?N` form.
+pub fn sqlite_sql(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+fn pg_sql(sql: &str) -> String {
+    sql.to_string()
+}
+
+const CHIP_COLS: &str = "id, public_key, model, owner, site_lat, site_lon, site_country, export_ref, checkin_interval_s, enrolled_at";
+const MEAS_COLS: &str =
+    "id, chip_id, landmark_id, min_rtt_ns, rounds, count, spoofing, measured_at, received_at, body";
+const VERDICT_COLS: &str = "id, chip_id, measurement_id, verdict, outside_prohibited, claim_consistent, max_radius_km, centroid_lat, centroid_lon, landmarks_used, reason, decided_at";
+const ALERT_COLS: &str = "id, chip_id, category, detail, measurement_id, raised_at, last_seen_at, occurrences, resolved_at";
+
+fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(b))
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+macro_rules! chip_store_impl {
+    ($store:ty, $row:ty, $sql:path) => {
+        fn chip_from(r: &$row) -> Result<ChipRecord, sqlx::Error> {
+            Ok(ChipRecord {
+                id: r.try_get("id")?,
+                public_key: r.try_get("public_key")?,
+                model: r.try_get("model")?,
+                owner: r.try_get("owner")?,
+                site_lat: r.try_get("site_lat")?,
+                site_lon: r.try_get("site_lon")?,
+                site_country: r.try_get("site_country")?,
+                export_ref: r.try_get("export_ref")?,
+                checkin_interval_s: r.try_get("checkin_interval_s")?,
+                enrolled_at: r.try_get("enrolled_at")?,
+            })
+        }
+        fn landmark_from(r: &$row) -> Result<LandmarkRecord, sqlx::Error> {
+            Ok(LandmarkRecord {
+                id: r.try_get("id")?,
+                public_key: r.try_get("public_key")?,
+                lat: r.try_get("lat")?,
+                lon: r.try_get("lon")?,
+                enrolled_at: r.try_get("enrolled_at")?,
+            })
+        }
+        fn measurement_from(r: &$row) -> Result<MeasurementRecord, sqlx::Error> {
+            Ok(MeasurementRecord {
+                id: r.try_get("id")?,
+                chip_id: r.try_get("chip_id")?,
+                landmark_id: r.try_get("landmark_id")?,
+                min_rtt_ns: r.try_get("min_rtt_ns")?,
+                rounds: r.try_get("rounds")?,
+                count: r.try_get("count")?,
+                spoofing: r.try_get("spoofing")?,
+                measured_at: r.try_get("measured_at")?,
+                received_at: r.try_get("received_at")?,
+                body: r.try_get("body")?,
+            })
+        }
+        fn verdict_from(r: &$row) -> Result<VerdictRecord, sqlx::Error> {
+            Ok(VerdictRecord {
+                id: r.try_get("id")?,
+                chip_id: r.try_get("chip_id")?,
+                measurement_id: r.try_get("measurement_id")?,
+                verdict: r.try_get("verdict")?,
+                outside_prohibited: r.try_get("outside_prohibited")?,
+                claim_consistent: r.try_get("claim_consistent")?,
+                max_radius_km: r.try_get("max_radius_km")?,
+                centroid_lat: r.try_get("centroid_lat")?,
+                centroid_lon: r.try_get("centroid_lon")?,
+                landmarks_used: r.try_get("landmarks_used")?,
+                reason: r.try_get("reason")?,
+                decided_at: r.try_get("decided_at")?,
+            })
+        }
+        fn alert_from(r: &$row) -> Result<AlertRecord, sqlx::Error> {
+            Ok(AlertRecord {
+                id: r.try_get("id")?,
+                chip_id: r.try_get("chip_id")?,
+                category: r.try_get("category")?,
+                detail: r.try_get("detail")?,
+                measurement_id: r.try_get("measurement_id")?,
+                raised_at: r.try_get("raised_at")?,
+                last_seen_at: r.try_get("last_seen_at")?,
+                occurrences: r.try_get("occurrences")?,
+                resolved_at: r.try_get("resolved_at")?,
+            })
+        }
+
+        #[async_trait::async_trait]
+        impl ChipStore for $store {
+            async fn enrol_chip(&self, c: &ChipRecord) -> Result<(), StoreError> {
+                let sql = $sql(&format!("INSERT INTO chips ({CHIP_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"));
+                let res = sqlx::query(&sql)
+                    .bind(&c.id)
+                    .bind(&c.public_key)
+                    .bind(&c.model)
+                    .bind(&c.owner)
+                    .bind(c.site_lat)
+                    .bind(c.site_lon)
+                    .bind(&c.site_country)
+                    .bind(&c.export_ref)
+                    .bind(c.checkin_interval_s)
+                    .bind(c.enrolled_at)
+                    .execute(&self.pool)
+                    .await;
+                match res {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_unique_violation(&e) => {
+                        Err(StoreError::Conflict(format!("chip {:?} or its public key is already enrolled", c.id)))
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+
+            async fn chip(&self, id: &str) -> Result<Option<ChipRecord>, StoreError> {
+                let sql = $sql(&format!("SELECT {CHIP_COLS} FROM chips WHERE id = $1"));
+                let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(chip_from).transpose()?)
+            }
+
+            async fn chips(&self) -> Result<Vec<ChipRecord>, StoreError> {
+                let sql = format!("SELECT {CHIP_COLS} FROM chips ORDER BY id");
+                let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(chip_from).collect::<Result<_, _>>()?)
+            }
+
+            async fn enrol_landmark(&self, l: &LandmarkRecord) -> Result<(), StoreError> {
+                let sql = $sql("INSERT INTO landmarks (id, public_key, lat, lon, enrolled_at) VALUES ($1, $2, $3, $4, $5)");
+                let res = sqlx::query(&sql).bind(&l.id).bind(&l.public_key).bind(l.lat).bind(l.lon).bind(l.enrolled_at).execute(&self.pool).await;
+                match res {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!("landmark {:?} is already enrolled", l.id))),
+                    Err(e) => Err(e.into()),
+                }
+            }
+
+            async fn landmark(&self, id: &str) -> Result<Option<LandmarkRecord>, StoreError> {
+                let sql = $sql("SELECT id, public_key, lat, lon, enrolled_at FROM landmarks WHERE id = $1");
+                let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+                Ok(row.as_ref().map(landmark_from).transpose()?)
+            }
+
+            async fn landmarks(&self) -> Result<Vec<LandmarkRecord>, StoreError> {
+                let rows = sqlx::query("SELECT id, public_key, lat, lon, enrolled_at FROM landmarks ORDER BY id").fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(landmark_from).collect::<Result<_, _>>()?)
+            }
+
+            async fn record_measurement(&self, m: &MeasurementRecord) -> Result<MeasurementInsert, StoreError> {
+                let digest = sha256_hex(&m.body);
+                // ON CONFLICT DO NOTHING makes concurrent deliveries to several server
+                // instances safe: exactly one insert wins, the others see zero rows affected.
+                let sql = $sql(&format!(
+                    "INSERT INTO chip_measurements ({MEAS_COLS}, sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING"
+                ));
+                let res = sqlx::query(&sql)
+                    .bind(&m.id)
+                    .bind(&m.chip_id)
+                    .bind(&m.landmark_id)
+                    .bind(m.min_rtt_ns)
+                    .bind(m.rounds)
+                    .bind(m.count)
+                    .bind(m.spoofing)
+                    .bind(m.measured_at)
+                    .bind(m.received_at)
+                    .bind(&m.body)
+                    .bind(&digest)
+                    .execute(&self.pool)
+                    .await?;
+                if res.rows_affected() == 1 {
+                    return Ok(MeasurementInsert::Inserted);
+                }
+                let sql = $sql("SELECT sha256 FROM chip_measurements WHERE id = $1");
+                let stored: String = sqlx::query(&sql).bind(&m.id).fetch_one(&self.pool).await?.try_get("sha256")?;
+                if stored == digest {
+                    Ok(MeasurementInsert::Duplicate)
+                } else {
+                    Err(StoreError::Conflict(format!("measurement {} was stored before with different content", m.id)))
+                }
+            }
+
+            async fn chip_measurements(&self, chip_id: &str, since: i64) -> Result<Vec<MeasurementRecord>, StoreError> {
+                let sql = $sql(&format!(
+                    "SELECT {MEAS_COLS} FROM chip_measurements WHERE chip_id = $1 AND measured_at >= $2 ORDER BY measured_at, id"
+                ));
+                let rows = sqlx::query(&sql).bind(chip_id).bind(since).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(measurement_from).collect::<Result<_, _>>()?)
+            }
+
+            async fn record_verdict(&self, v: &VerdictRecord) -> Result<i64, StoreError> {
+                let sql = $sql(
+                    "INSERT INTO chip_verdicts (chip_id, measurement_id, verdict, outside_prohibited, claim_consistent, max_radius_km, centroid_lat, centroid_lon, landmarks_used, reason, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                );
+                let row = sqlx::query(&sql)
+                    .bind(&v.chip_id)
+                    .bind(&v.measurement_id)
+                    .bind(&v.verdict)
+                    .bind(v.outside_prohibited)
+                    .bind(v.claim_consistent)
+                    .bind(v.max_radius_km)
+                    .bind(v.centroid_lat)
+                    .bind(v.centroid_lon)
+                    .bind(v.landmarks_used)
+                    .bind(&v.reason)
+                    .bind(v.decided_at)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(row.try_get("id")?)
+            }
+
+            async fn latest_verdict(&self, chip_id: &str) -> Result<Option<VerdictRecord>, StoreError> {
+                Ok(self.verdict_history(chip_id, 1).await?.into_iter().next())
+            }
+
+            async fn verdict_history(&self, chip_id: &str, limit: i64) -> Result<Vec<VerdictRecord>, StoreError> {
+                let sql = $sql(&format!("SELECT {VERDICT_COLS} FROM chip_verdicts WHERE chip_id = $1 ORDER BY id DESC LIMIT $2"));
+                let rows = sqlx::query(&sql).bind(chip_id).bind(limit).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(verdict_from).collect::<Result<_, _>>()?)
+            }
+
+            async fn raise_alert(&self, a: &NewAlert) -> Result<AlertRecord, StoreError> {
+                // The partial unique index keeps one open alert per chip and category; a repeat
+                // updates it, so an operator sees one line with a count, not a flood.
+                let sql = $sql(&format!(
+                    "INSERT INTO chip_alerts (chip_id, category, detail, measurement_id, raised_at, last_seen_at, occurrences) \
+                     VALUES ($1, $2, $3, $4, $5, $5, 1) \
+                     ON CONFLICT (chip_id, category) WHERE resolved_at IS NULL DO UPDATE SET \
+                     detail = excluded.detail, measurement_id = excluded.measurement_id, last_seen_at = excluded.last_seen_at, \
+                     occurrences = chip_alerts.occurrences + 1 RETURNING {ALERT_COLS}"
+                ));
+                let row = sqlx::query(&sql)
+                    .bind(&a.chip_id)
+                    .bind(&a.category)
+                    .bind(&a.detail)
+                    .bind(&a.measurement_id)
+                    .bind(a.at)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(alert_from(&row)?)
+            }
+
+            async fn open_alerts(&self) -> Result<Vec<AlertRecord>, StoreError> {
+                let sql = format!("SELECT {ALERT_COLS} FROM chip_alerts WHERE resolved_at IS NULL ORDER BY raised_at, id");
+                let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(alert_from).collect::<Result<_, _>>()?)
+            }
+
+            async fn chip_alerts(&self, chip_id: &str) -> Result<Vec<AlertRecord>, StoreError> {
+                let sql = $sql(&format!("SELECT {ALERT_COLS} FROM chip_alerts WHERE chip_id = $1 ORDER BY id"));
+                let rows = sqlx::query(&sql).bind(chip_id).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(alert_from).collect::<Result<_, _>>()?)
+            }
+
+            async fn resolve_alert(&self, id: i64, at: i64) -> Result<bool, StoreError> {
+                let sql = $sql("UPDATE chip_alerts SET resolved_at = $1 WHERE id = $2 AND resolved_at IS NULL");
+                let res = sqlx::query(&sql).bind(at).bind(id).execute(&self.pool).await?;
+                Ok(res.rows_affected() == 1)
+            }
+
+            async fn overdue_chips(&self, now: i64) -> Result<Vec<OverdueChip>, StoreError> {
+                let sql = $sql(
+                    "SELECT c.id AS chip_id, c.checkin_interval_s AS checkin_interval_s, \
+                     COALESCE((SELECT MAX(m.measured_at) FROM chip_measurements m WHERE m.chip_id = c.id), c.enrolled_at) AS last_seen \
+                     FROM chips c ORDER BY c.id",
+                );
+                let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+                let mut out = Vec::new();
+                for r in &rows {
+                    let o = OverdueChip {
+                        chip_id: r.try_get("chip_id")?,
+                        last_seen: r.try_get("last_seen")?,
+                        checkin_interval_s: r.try_get("checkin_interval_s")?,
+                    };
+                    if now.saturating_sub(o.last_seen) > o.checkin_interval_s.saturating_mul(1_000_000) {
+                        out.push(o);
+                    }
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+mod sqlite_impl {
+    use super::*;
+    chip_store_impl!(SqliteStore, sqlx::sqlite::SqliteRow, sqlite_sql);
+}
+
+mod pg_impl {
+    use super::*;
+    chip_store_impl!(PgStore, sqlx::postgres::PgRow, pg_sql);
+}

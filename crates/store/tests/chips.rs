@@ -1,0 +1,271 @@
+//! Chip registry tests: each runs on SQLite and on PostgreSQL, each on a fresh database.
+
+use stackport_store::testing::for_each_backend;
+use stackport_store::{
+    ChipRecord, LandmarkRecord, MeasurementInsert, MeasurementRecord, NewAlert, StoreError,
+    VerdictRecord,
+};
+
+fn chip(id: &str, key: &str) -> ChipRecord {
+    ChipRecord {
+        id: id.into(),
+        public_key: key.into(),
+        model: "H100-SXM5-80GB".into(),
+        owner: "Example Cloud Pte Ltd".into(),
+        site_lat: 1.3521,
+        site_lon: 103.8198,
+        site_country: "SG".into(),
+        export_ref: Some("ledger:42".into()),
+        checkin_interval_s: 86_400,
+        enrolled_at: 1_000_000,
+    }
+}
+
+fn landmark(id: &str) -> LandmarkRecord {
+    LandmarkRecord {
+        id: id.into(),
+        public_key: format!("ed25519:{}", "ab".repeat(32)),
+        lat: 1.29,
+        lon: 103.85,
+        enrolled_at: 1,
+    }
+}
+
+fn measurement(id: &str, chip: &str, at: i64, body: &[u8]) -> MeasurementRecord {
+    MeasurementRecord {
+        id: id.into(),
+        chip_id: chip.into(),
+        landmark_id: "lm-sin".into(),
+        min_rtt_ns: 1_500_000,
+        rounds: 30,
+        count: 30,
+        spoofing: 0,
+        measured_at: at,
+        received_at: at + 5,
+        body: body.to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn chips_and_landmarks_enrol_once() {
+    for_each_backend(|db| async move {
+        let s = db.open().await;
+        s.enrol_chip(&chip("GPU-1", "ed25519:01"))
+            .await
+            .expect("enrol");
+        assert_eq!(
+            s.chip("GPU-1").await.expect("read"),
+            Some(chip("GPU-1", "ed25519:01"))
+        );
+        assert!(s.chip("GPU-x").await.expect("read").is_none());
+        // Same id, or same key under another id: conflict, nothing changed.
+        assert!(matches!(
+            s.enrol_chip(&chip("GPU-1", "ed25519:02")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            s.enrol_chip(&chip("GPU-2", "ed25519:01")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(s.chips().await.expect("list").len(), 1);
+        s.enrol_landmark(&landmark("lm-sin")).await.expect("enrol");
+        assert!(matches!(
+            s.enrol_landmark(&landmark("lm-sin")).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(
+            s.landmark("lm-sin").await.expect("read"),
+            Some(landmark("lm-sin"))
+        );
+        assert_eq!(s.landmarks().await.expect("list").len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn measurements_are_idempotent_by_id() {
+    for_each_backend(|db| async move {
+        let s = db.open().await;
+        s.enrol_chip(&chip("GPU-1", "ed25519:01"))
+            .await
+            .expect("enrol");
+        s.enrol_landmark(&landmark("lm-sin")).await.expect("enrol");
+        let m = measurement("00aa", "GPU-1", 2_000_000, b"signed bytes");
+        assert_eq!(
+            s.record_measurement(&m).await.expect("store"),
+            MeasurementInsert::Inserted
+        );
+        assert_eq!(
+            s.record_measurement(&m).await.expect("redelivery"),
+            MeasurementInsert::Duplicate
+        );
+        let other = measurement("00aa", "GPU-1", 2_000_000, b"other bytes");
+        assert!(matches!(
+            s.record_measurement(&other).await,
+            Err(StoreError::Conflict(_))
+        ));
+        // Unknown chip: the foreign key refuses it.
+        assert!(s
+            .record_measurement(&measurement("00bb", "GPU-404", 1, b"x"))
+            .await
+            .is_err());
+        s.record_measurement(&measurement("00cc", "GPU-1", 3_000_000, b"later"))
+            .await
+            .expect("store");
+        let all = s.chip_measurements("GPU-1", 0).await.expect("read");
+        assert_eq!(
+            all.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+            ["00aa", "00cc"]
+        );
+        assert_eq!(all[0].body, b"signed bytes");
+        assert_eq!(
+            s.chip_measurements("GPU-1", 2_500_000)
+                .await
+                .expect("read")
+                .len(),
+            1
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_redeliveries_store_once() {
+    for_each_backend(|db| async move {
+        let s = db.open().await;
+        s.enrol_chip(&chip("GPU-1", "ed25519:01"))
+            .await
+            .expect("enrol");
+        s.enrol_landmark(&landmark("lm-sin")).await.expect("enrol");
+        let m = measurement("0f0f", "GPU-1", 2_000_000, b"bytes");
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let s = s.clone();
+                let m = m.clone();
+                tokio::spawn(async move { s.record_measurement(&m).await })
+            })
+            .collect();
+        let mut inserted = 0;
+        for t in tasks {
+            if t.await.expect("task").expect("store") == MeasurementInsert::Inserted {
+                inserted += 1;
+            }
+        }
+        assert_eq!(inserted, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn verdicts_keep_history_and_latest() {
+    for_each_backend(|db| async move {
+        let s = db.open().await;
+        s.enrol_chip(&chip("GPU-1", "ed25519:01"))
+            .await
+            .expect("enrol");
+        let mut v = VerdictRecord {
+            id: 0,
+            chip_id: "GPU-1".into(),
+            measurement_id: "00aa".into(),
+            verdict: "inconclusive".into(),
+            outside_prohibited: false,
+            claim_consistent: true,
+            max_radius_km: Some(3000.0),
+            centroid_lat: Some(1.0),
+            centroid_lon: Some(103.0),
+            landmarks_used: 1,
+            reason: Some("region too large".into()),
+            decided_at: 10,
+        };
+        let first = s.record_verdict(&v).await.expect("store");
+        v.verdict = "verified".into();
+        v.outside_prohibited = true;
+        v.max_radius_km = None;
+        v.reason = None;
+        v.decided_at = 20;
+        let second = s.record_verdict(&v).await.expect("store");
+        assert!(second > first);
+        let latest = s.latest_verdict("GPU-1").await.expect("read").expect("one");
+        assert_eq!(latest.verdict, "verified");
+        assert_eq!(latest.max_radius_km, None);
+        assert!(latest.outside_prohibited);
+        let hist = s.verdict_history("GPU-1", 10).await.expect("read");
+        assert_eq!(
+            hist.iter().map(|v| v.verdict.as_str()).collect::<Vec<_>>(),
+            ["verified", "inconclusive"]
+        );
+        assert!(s.latest_verdict("GPU-2").await.expect("read").is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn alerts_dedupe_while_open_and_overdue_chips_are_found() {
+    for_each_backend(|db| async move {
+        let s = db.open().await;
+        s.enrol_chip(&chip("GPU-1", "ed25519:01"))
+            .await
+            .expect("enrol");
+        s.enrol_chip(&chip("GPU-2", "ed25519:02"))
+            .await
+            .expect("enrol");
+        s.enrol_landmark(&landmark("lm-sin")).await.expect("enrol");
+        let a = NewAlert {
+            chip_id: "GPU-1".into(),
+            category: "elsewhere".into(),
+            detail: "first".into(),
+            measurement_id: None,
+            at: 100,
+        };
+        let r1 = s.raise_alert(&a).await.expect("raise");
+        let r2 = s
+            .raise_alert(&NewAlert {
+                detail: "second".into(),
+                at: 200,
+                ..a.clone()
+            })
+            .await
+            .expect("raise");
+        assert_eq!(r1.id, r2.id);
+        assert_eq!(r2.occurrences, 2);
+        assert_eq!(r2.raised_at, 100);
+        assert_eq!(r2.last_seen_at, 200);
+        assert_eq!(r2.detail, "second");
+        s.raise_alert(&NewAlert {
+            category: "diverted".into(),
+            ..a.clone()
+        })
+        .await
+        .expect("raise");
+        assert_eq!(s.open_alerts().await.expect("read").len(), 2);
+        assert!(s.resolve_alert(r1.id, 300).await.expect("resolve"));
+        assert!(!s.resolve_alert(r1.id, 300).await.expect("resolve twice"));
+        let r3 = s
+            .raise_alert(&NewAlert {
+                at: 400,
+                ..a.clone()
+            })
+            .await
+            .expect("raise again");
+        assert_ne!(
+            r3.id, r1.id,
+            "a resolved alert is not reopened; a new one is raised"
+        );
+        assert_eq!(s.chip_alerts("GPU-1").await.expect("read").len(), 3);
+        // GPU-1 checked in at t = 90,000 s; GPU-2 never (enrolled at 1 s). Interval: 1 day.
+        s.record_measurement(&measurement("0001", "GPU-1", 90_000_000_000, b"m"))
+            .await
+            .expect("store");
+        let now = 100_000_000_000; // 100,000 s
+        let overdue = s.overdue_chips(now).await.expect("read");
+        assert_eq!(
+            overdue
+                .iter()
+                .map(|o| o.chip_id.as_str())
+                .collect::<Vec<_>>(),
+            ["GPU-2"]
+        );
+        assert_eq!(overdue[0].last_seen, 1_000_000);
+    })
+    .await;
+}
