@@ -1,0 +1,1094 @@
+//! Chip registry and location verification (issue 5).
+//!
+//! Routes (all under `/v1/locate`): enrol chips and landmarks, accept landmark-signed
+//! measurements, read a chip's status, verdict history and SVG map, and the open-alerts report
+//! (CSV or JSON). Measurements also arrive from NATS JetStream ([`start_nats_consumer`],
+//! started by [`router`] when `STACKPORT_NATS_URL` is set): a durable pull consumer with
+//! explicit acks, so delivery is at-least-once; storage is idempotent by measurement id, so
+//! several server instances can share one consumer and one database.
+//!
+//! Every measurement is checked before anything is stored: it decodes; its landmark and chip
+//! are enrolled; the landmark's signatures (over the measurement and the embedded challenge)
+//! and the chip's (over the embedded response) verify under the registered keys; the RTT,
+//! count and time are plausible. A rejection is a 4xx with a stable code, counted on
+//! `/metrics` (`stackport_locate_rejected_<code>_total`). After a new measurement the chip is
+//! re-verified with `stackport-locate`'s [`Verifier`] over the measurements of the last
+//! window, and alerts are raised in the Chip Security Act's categories (S.1705 §4(a)(2)):
+//!
+//! | category | when |
+//! |---|---|
+//! | `located_elsewhere` (A) | verdict `violation`: the licensed site lies outside the region |
+//! | `diverted` (B) | verdict `violation`: the region lies wholly inside a prohibited country |
+//! | `tampering` (C) | the measurements contradict each other (empty region), one key was seen in two places faster than travel allows, or a landmark rejected forged/replayed responses for the chip |
+//! | `missed_checkin` | no measurement within the chip's check-in interval (IAPS FAQ Q7; CNAS) |
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use stackport_locate::countries::{Atlas, CountryCode, Relation, Zone};
+use stackport_locate::protocol::{ChipId, LandmarkId, PublicKey, SignedMeasurement};
+use stackport_locate::verdict::{Assessment, LandmarkSet, Observation, Reason, Verifier};
+use stackport_locate::{bounds, GeoPoint};
+use stackport_store::{
+    AlertRecord, ChipRecord, LandmarkRecord, MeasurementInsert, MeasurementRecord, NewAlert,
+    Storage, StoreError, VerdictRecord,
+};
+use utoipa::{OpenApi, ToSchema};
+
+use crate::error::{ApiError, Json};
+use crate::ServerContext;
+
+/// Environment: NATS server URL; when set, the server consumes measurements from JetStream.
+pub const NATS_URL_ENV: &str = "STACKPORT_NATS_URL";
+/// Environment: JetStream stream name (default [`DEFAULT_STREAM`]).
+pub const NATS_STREAM_ENV: &str = "STACKPORT_NATS_STREAM";
+pub const DEFAULT_STREAM: &str = "STACKPORT_LOCATE";
+/// Subjects landmarks publish to: `stackport.locate.measurements.<landmark id>`.
+pub const SUBJECT_PREFIX: &str = "stackport.locate.measurements";
+/// Durable consumer name shared by every server instance (they split the stream's load).
+pub const DURABLE: &str = "stackport-registry";
+
+/// The alert categories.
+pub const LOCATED_ELSEWHERE: &str = "located_elsewhere";
+pub const DIVERTED: &str = "diverted";
+pub const TAMPERING: &str = "tampering";
+pub const MISSED_CHECKIN: &str = "missed_checkin";
+
+/// Tunables of re-verification.
+#[derive(Debug, Clone)]
+pub struct LocateConfig {
+    /// Measurements newer than this form a chip's region (seconds).
+    pub window_s: i64,
+    /// Measurements this far back are compared pairwise for impossible travel (seconds).
+    pub travel_window_s: i64,
+    /// Fastest a chip can be carried between two places (km/h): an airliner's cruise with
+    /// margin. Higher is more lenient (fewer alerts), never unsound.
+    pub max_travel_kmh: f64,
+    /// Clock skew allowed for a landmark's measurement time (seconds).
+    pub skew_s: u64,
+    /// Oldest measurement accepted (seconds).
+    pub max_age_s: u64,
+    /// Check-in interval for chips enrolled without one (seconds).
+    pub default_checkin_s: i64,
+    /// Prohibited countries (ISO 3166-1 alpha-2).
+    pub prohibited: Vec<String>,
+}
+
+impl Default for LocateConfig {
+    fn default() -> Self {
+        Self {
+            window_s: 24 * 3600,
+            travel_window_s: 7 * 24 * 3600,
+            max_travel_kmh: 1_200.0,
+            skew_s: 300,
+            max_age_s: 7 * 24 * 3600,
+            // Daily checks (location.md §4.2: faster than a chip can be de-installed and shipped).
+            default_checkin_s: 24 * 3600,
+            prohibited: stackport_locate::countries::DEFAULT_PROHIBITED
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
+}
+
+/// The Natural Earth atlas, parsed once per process.
+fn atlas() -> Result<&'static Atlas, ApiError> {
+    static ATLAS: OnceLock<Result<Atlas, String>> = OnceLock::new();
+    ATLAS
+        .get_or_init(|| Atlas::natural_earth_50m().map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| ApiError::internal(format!("country shapes: {e}")))
+}
+
+/// Counters on `/metrics`.
+struct Counters {
+    accepted: Arc<AtomicU64>,
+    duplicate: Arc<AtomicU64>,
+    nats_acked: Arc<AtomicU64>,
+    nats_retried: Arc<AtomicU64>,
+    alerts: Arc<AtomicU64>,
+    rejected: HashMap<&'static str, Arc<AtomicU64>>,
+}
+
+/// Codes a measurement or enrolment can be rejected with (each has a counter).
+const REJECTION_CODES: &[&str] = &[
+    "invalid_json",
+    "invalid_request",
+    "malformed_measurement",
+    "unknown_chip",
+    "unknown_landmark",
+    "invalid_signature",
+    "invalid_rtt",
+    "stale_measurement",
+    "measurement_conflict",
+    "invalid_coordinates",
+    "invalid_public_key",
+    "invalid_country",
+    "already_enrolled",
+];
+
+/// The module's state: store, prohibited zone, settings and counters.
+pub struct LocateService {
+    store: Arc<dyn Storage>,
+    zone: Zone,
+    config: LocateConfig,
+    counters: Counters,
+}
+
+fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+/// What one accepted measurement did.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IngestOutcome {
+    pub measurement_id: String,
+    /// `stored` or `duplicate` (already stored: nothing re-done).
+    pub status: String,
+    /// The chip's new verdict (absent for a duplicate).
+    pub verdict: Option<VerdictView>,
+    /// Alerts raised or bumped by this measurement.
+    pub alerts: Vec<AlertView>,
+}
+
+impl LocateService {
+    pub fn new(ctx: &ServerContext, config: LocateConfig) -> anyhow::Result<Arc<Self>> {
+        let atlas = atlas().map_err(|e| anyhow::anyhow!(e.message))?;
+        let codes = config
+            .prohibited
+            .iter()
+            .map(|c| CountryCode::parse(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let zone = atlas.zone(&codes)?;
+        let m = &ctx.metrics;
+        let rejected = REJECTION_CODES
+            .iter()
+            .map(|c| {
+                (
+                    *c,
+                    m.counter(
+                        &format!("stackport_locate_rejected_{c}_total"),
+                        &format!("Locate requests or messages rejected with code {c}."),
+                    ),
+                )
+            })
+            .collect();
+        let counters = Counters {
+            accepted: m.counter(
+                "stackport_locate_measurements_accepted_total",
+                "Landmark measurements verified and stored.",
+            ),
+            duplicate: m.counter(
+                "stackport_locate_measurements_duplicate_total",
+                "Measurements delivered again (already stored; no-op).",
+            ),
+            nats_acked: m.counter(
+                "stackport_locate_nats_acked_total",
+                "JetStream messages acknowledged (stored, duplicate or permanently rejected).",
+            ),
+            nats_retried: m.counter(
+                "stackport_locate_nats_retried_total",
+                "JetStream messages negatively acknowledged for redelivery (storage failure).",
+            ),
+            alerts: m.counter(
+                "stackport_locate_alerts_raised_total",
+                "Alerts raised or bumped.",
+            ),
+            rejected,
+        };
+        Ok(Arc::new(Self {
+            store: ctx.store.clone(),
+            zone,
+            config,
+            counters,
+        }))
+    }
+
+    fn reject(&self, code: &'static str, message: impl Into<String>) -> ApiError {
+        if let Some(c) = self.counters.rejected.get(code) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        ApiError::new(code, message)
+    }
+
+    /// Verifies and stores one landmark-signed measurement, then re-verifies its chip.
+    pub async fn ingest(&self, bytes: &[u8]) -> Result<IngestOutcome, ApiError> {
+        let signed = SignedMeasurement::decode(bytes)
+            .map_err(|e| self.reject("malformed_measurement", format!("measurement: {e}")))?;
+        let m = &signed.measurement;
+        let landmark = self
+            .store
+            .landmark(m.landmark.as_str())
+            .await?
+            .ok_or_else(|| {
+                self.reject(
+                    "unknown_landmark",
+                    format!("landmark {:?} is not enrolled", m.landmark.as_str()),
+                )
+            })?;
+        let chip = self.store.chip(m.chip.as_str()).await?.ok_or_else(|| {
+            self.reject(
+                "unknown_chip",
+                format!("chip {:?} is not enrolled", m.chip.as_str()),
+            )
+        })?;
+        let lm_key = PublicKey::parse(&landmark.public_key)
+            .map_err(|e| ApiError::internal(format!("stored landmark key: {e}")))?;
+        let chip_key = PublicKey::parse(&chip.public_key)
+            .map_err(|e| ApiError::internal(format!("stored chip key: {e}")))?;
+        signed
+            .verify(&lm_key, &chip_key)
+            .map_err(|e| self.reject("invalid_signature", format!("measurement {}: {e}", m.id)))?;
+        let now = now_us();
+        m.check_plausible(now.max(0) as u64, self.config.skew_s, self.config.max_age_s)
+            .map_err(|e| {
+                use stackport_locate::protocol::PlausibilityError as P;
+                let code = match e {
+                    P::FromFuture { .. } | P::TooOld { .. } => "stale_measurement",
+                    _ => "invalid_rtt",
+                };
+                self.reject(code, format!("measurement {}: {e}", m.id))
+            })?;
+        bounds::validate_rtt_ms(m.min_rtt_ms())
+            .map_err(|e| self.reject("invalid_rtt", format!("measurement {}: {e}", m.id)))?;
+        let record = MeasurementRecord {
+            id: m.id.to_string(),
+            chip_id: chip.id.clone(),
+            landmark_id: landmark.id.clone(),
+            min_rtt_ns: m.min_rtt_ns.min(i64::MAX as u64) as i64,
+            rounds: m.rounds as i64,
+            count: m.count as i64,
+            spoofing: m.rejections.spoofing() as i64,
+            measured_at: m.measured_at_us.min(i64::MAX as u64) as i64,
+            received_at: now,
+            body: bytes.to_vec(),
+        };
+        let inserted = self
+            .store
+            .record_measurement(&record)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(msg) => self.reject("measurement_conflict", msg),
+                other => ApiError::from(other),
+            })?;
+        if inserted == MeasurementInsert::Duplicate {
+            self.counters.duplicate.fetch_add(1, Ordering::Relaxed);
+            return Ok(IngestOutcome {
+                measurement_id: record.id,
+                status: "duplicate".into(),
+                verdict: None,
+                alerts: vec![],
+            });
+        }
+        self.counters.accepted.fetch_add(1, Ordering::Relaxed);
+        let (verdict, alerts) = self.reverify(&chip, &record).await?;
+        Ok(IngestOutcome {
+            measurement_id: record.id,
+            status: "stored".into(),
+            verdict: Some(verdict),
+            alerts,
+        })
+    }
+
+    /// The observations of a chip's current window, and the landmarks they name.
+    async fn observations(
+        &self,
+        chip: &ChipRecord,
+        now: i64,
+    ) -> Result<(LandmarkSet, Vec<Observation>, Vec<MeasurementRecord>), ApiError> {
+        let since = now.saturating_sub(self.config.window_s.saturating_mul(1_000_000));
+        let ms = self.store.chip_measurements(&chip.id, since).await?;
+        let mut ids: Vec<&str> = ms.iter().map(|m| m.landmark_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut lms = Vec::with_capacity(ids.len());
+        for id in ids {
+            let l = self
+                .store
+                .landmark(id)
+                .await?
+                .ok_or_else(|| ApiError::internal(format!("landmark {id} vanished")))?;
+            let p = GeoPoint::new(l.lat, l.lon)
+                .map_err(|e| ApiError::internal(format!("stored landmark {id}: {e}")))?;
+            lms.push((l.id, p));
+        }
+        let set = LandmarkSet::new(lms).map_err(|e| ApiError::internal(e.to_string()))?;
+        let obs = ms
+            .iter()
+            .filter_map(|m| {
+                set.index(&m.landmark_id).map(|i| Observation {
+                    landmark: i,
+                    rtt_ms: m.min_rtt_ns as f64 / 1e6,
+                })
+            })
+            .collect();
+        Ok((set, obs, ms))
+    }
+
+    fn site(chip: &ChipRecord) -> Result<GeoPoint, ApiError> {
+        GeoPoint::new(chip.site_lat, chip.site_lon)
+            .map_err(|e| ApiError::internal(format!("stored site of chip {}: {e}", chip.id)))
+    }
+
+    async fn reverify(
+        &self,
+        chip: &ChipRecord,
+        new: &MeasurementRecord,
+    ) -> Result<(VerdictView, Vec<AlertView>), ApiError> {
+        let now = now_us();
+        let (set, obs, _) = self.observations(chip, now).await?;
+        let verifier =
+            Verifier::new(&self.zone, 0.0).map_err(|e| ApiError::internal(e.to_string()))?;
+        let region = verifier.region(&set, &obs);
+        let a: Assessment = verifier.assess(&region, Self::site(chip)?);
+        // Diversion is judged on the region alone: wholly inside a prohibited country, wherever
+        // the licence says the chip should be.
+        let inside_prohibited =
+            a.region.is_some() && self.zone.relation(&region) == Relation::Inside;
+        let record = VerdictRecord {
+            id: 0,
+            chip_id: chip.id.clone(),
+            measurement_id: new.id.clone(),
+            verdict: a.verdict.as_str().into(),
+            outside_prohibited: a.outside_prohibited,
+            claim_consistent: a.claim_consistent,
+            max_radius_km: a.region.map(|r| r.max_radius_km),
+            centroid_lat: a.region.map(|r| r.centroid[0]),
+            centroid_lon: a.region.map(|r| r.centroid[1]),
+            landmarks_used: set.len() as i64,
+            reason: Some(reason_str(a.reason).into()),
+            decided_at: now,
+        };
+        let id = self.store.record_verdict(&record).await?;
+        let mut raised = Vec::new();
+        let alert = |category: &'static str, detail: String| NewAlert {
+            chip_id: chip.id.clone(),
+            category: category.into(),
+            detail,
+            measurement_id: Some(new.id.clone()),
+            at: now,
+        };
+        let mut pending = Vec::new();
+        if a.reason == Reason::Contradictory {
+            pending.push(alert(
+                TAMPERING,
+                format!("measurements from {} landmarks contradict each other: no place satisfies every 2/3 c bound", set.len()),
+            ));
+        }
+        if a.reason == Reason::SiteOutsideRegion {
+            pending.push(alert(
+                LOCATED_ELSEWHERE,
+                format!(
+                    "licensed site ({}, {}) {} lies outside the region the landmarks prove",
+                    chip.site_lat, chip.site_lon, chip.site_country
+                ),
+            ));
+        }
+        if inside_prohibited {
+            pending.push(alert(
+                DIVERTED,
+                format!(
+                    "the region lies wholly inside the prohibited zone ({})",
+                    self.config.prohibited.join(", ")
+                ),
+            ));
+        }
+        if new.spoofing > 0 {
+            pending.push(alert(TAMPERING, format!("landmark {} rejected {} forged, replayed or misaddressed responses for this chip", new.landmark_id, new.spoofing)));
+        }
+        if let Some(detail) = self.impossible_travel(chip, new, now).await? {
+            pending.push(alert(TAMPERING, detail));
+        }
+        for p in pending {
+            let r = self.store.raise_alert(&p).await?;
+            self.counters.alerts.fetch_add(1, Ordering::Relaxed);
+            raised.push(AlertView::from(r));
+        }
+        Ok((VerdictView::from(VerdictRecord { id, ..record }), raised))
+    }
+
+    /// One key seen in two places faster than travel allows: the new measurement's disk and
+    /// an earlier one's disk are farther apart than a chip can be carried in the time between.
+    async fn impossible_travel(
+        &self,
+        chip: &ChipRecord,
+        new: &MeasurementRecord,
+        now: i64,
+    ) -> Result<Option<String>, ApiError> {
+        let since = now.saturating_sub(self.config.travel_window_s.saturating_mul(1_000_000));
+        let earlier = self.store.chip_measurements(&chip.id, since).await?;
+        let Some(new_lm) = self.store.landmark(&new.landmark_id).await? else {
+            return Ok(None);
+        };
+        let new_p =
+            GeoPoint::new(new_lm.lat, new_lm.lon).map_err(|e| ApiError::internal(e.to_string()))?;
+        let r_new = bounds::max_distance_km(new.min_rtt_ns as f64 / 1e6, 0.0);
+        let mut cache: HashMap<String, Option<GeoPoint>> = HashMap::new();
+        for old in earlier.iter().filter(|o| o.id != new.id) {
+            if !cache.contains_key(&old.landmark_id) {
+                let p = self
+                    .store
+                    .landmark(&old.landmark_id)
+                    .await?
+                    .and_then(|l| GeoPoint::new(l.lat, l.lon).ok());
+                cache.insert(old.landmark_id.clone(), p);
+            }
+            let Some(old_p) = cache[&old.landmark_id] else {
+                continue;
+            };
+            let r_old = bounds::max_distance_km(old.min_rtt_ns as f64 / 1e6, 0.0);
+            let hours = (new.measured_at - old.measured_at).unsigned_abs() as f64 / 3.6e9;
+            let gap = new_p.distance_km(&old_p) - r_new - r_old;
+            if gap > self.config.max_travel_kmh * hours {
+                return Ok(Some(format!(
+                    "seen within {r_old:.0} km of landmark {} and, {hours:.2} h apart, within {r_new:.0} km of landmark {}: {gap:.0} km apart, faster than {} km/h",
+                    old.landmark_id, new.landmark_id, self.config.max_travel_kmh
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Raises `missed_checkin` for every chip silent for longer than its interval.
+    pub async fn sweep_checkins(&self) -> Result<usize, ApiError> {
+        let now = now_us();
+        let overdue = self.store.overdue_chips(now).await?;
+        for o in &overdue {
+            let silent_h = (now - o.last_seen) as f64 / 3.6e9;
+            self.store
+                .raise_alert(&NewAlert {
+                    chip_id: o.chip_id.clone(),
+                    category: MISSED_CHECKIN.into(),
+                    detail: format!(
+                        "no check-in for {silent_h:.1} h (required every {} h)",
+                        o.checkin_interval_s as f64 / 3600.0
+                    ),
+                    measurement_id: None,
+                    at: now,
+                })
+                .await?;
+            self.counters.alerts.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(overdue.len())
+    }
+}
+
+fn reason_str(r: Reason) -> &'static str {
+    match r {
+        Reason::Proven => "proven",
+        Reason::NoMeasurements => "no_measurements",
+        Reason::MayBeProhibited => "may_be_prohibited",
+        Reason::Contradictory => "contradictory",
+        Reason::SiteOutsideRegion => "site_outside_region",
+        Reason::InsideProhibited => "inside_prohibited",
+    }
+}
+
+// ---- request and response bodies ----
+
+/// A licensed site.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Site {
+    pub lat: f64,
+    pub lon: f64,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+}
+
+/// `POST /v1/locate/chips`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct EnrolChip {
+    pub id: String,
+    /// `ed25519:<hex>`, `p384:<hex>` or a PEM public key.
+    pub public_key: String,
+    /// Catalog model, e.g. `H100-SXM5-80GB`.
+    pub model: String,
+    pub owner: String,
+    pub site: Site,
+    /// The export it left under (licence number, ledger entry).
+    pub export_ref: Option<String>,
+    /// Seconds; default one day.
+    pub checkin_interval_s: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChipView {
+    pub id: String,
+    pub public_key: String,
+    pub model: String,
+    pub owner: String,
+    pub site: Site,
+    pub export_ref: Option<String>,
+    pub checkin_interval_s: i64,
+    pub enrolled_at_us: i64,
+}
+
+impl From<ChipRecord> for ChipView {
+    fn from(c: ChipRecord) -> Self {
+        Self {
+            id: c.id,
+            public_key: c.public_key,
+            model: c.model,
+            owner: c.owner,
+            site: Site {
+                lat: c.site_lat,
+                lon: c.site_lon,
+                country: c.site_country,
+            },
+            export_ref: c.export_ref,
+            checkin_interval_s: c.checkin_interval_s,
+            enrolled_at_us: c.enrolled_at,
+        }
+    }
+}
+
+/// `POST /v1/locate/landmarks`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EnrolLandmark {
+    pub id: String,
+    pub public_key: String,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VerdictView {
+    pub id: i64,
+    pub measurement_id: String,
+    /// `verified`, `inconclusive` or `violation`.
+    pub verdict: String,
+    pub outside_prohibited: bool,
+    pub claim_consistent: bool,
+    pub max_radius_km: Option<f64>,
+    /// `[lat, lon]`.
+    pub centroid: Option<[f64; 2]>,
+    pub landmarks_used: i64,
+    pub reason: Option<String>,
+    pub decided_at_us: i64,
+}
+
+impl From<VerdictRecord> for VerdictView {
+    fn from(v: VerdictRecord) -> Self {
+        Self {
+            id: v.id,
+            measurement_id: v.measurement_id,
+            verdict: v.verdict,
+            outside_prohibited: v.outside_prohibited,
+            claim_consistent: v.claim_consistent,
+            max_radius_km: v.max_radius_km,
+            centroid: v.centroid_lat.zip(v.centroid_lon).map(|(a, b)| [a, b]),
+            landmarks_used: v.landmarks_used,
+            reason: v.reason,
+            decided_at_us: v.decided_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AlertView {
+    pub id: i64,
+    pub chip_id: String,
+    /// `located_elsewhere`, `diverted`, `tampering` or `missed_checkin`.
+    pub category: String,
+    pub detail: String,
+    pub measurement_id: Option<String>,
+    pub raised_at: String,
+    pub last_seen_at: String,
+    pub occurrences: i64,
+    pub resolved_at: Option<String>,
+}
+
+fn rfc3339(us: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(us as i128 * 1000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| us.to_string())
+}
+
+impl From<AlertRecord> for AlertView {
+    fn from(a: AlertRecord) -> Self {
+        Self {
+            id: a.id,
+            chip_id: a.chip_id,
+            category: a.category,
+            detail: a.detail,
+            measurement_id: a.measurement_id,
+            raised_at: rfc3339(a.raised_at),
+            last_seen_at: rfc3339(a.last_seen_at),
+            occurrences: a.occurrences,
+            resolved_at: a.resolved_at.map(rfc3339),
+        }
+    }
+}
+
+/// `GET /v1/locate/chips/{id}`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ChipStatus {
+    pub chip: ChipView,
+    pub latest_verdict: Option<VerdictView>,
+    pub open_alerts: Vec<AlertView>,
+}
+
+/// `POST /v1/locate/measurements` as JSON.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct MeasurementBody {
+    /// The landmark-signed binary measurement, base64 (RFC 4648 §4).
+    pub measurement: String,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+pub struct ReportQuery {
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+// ---- handlers ----
+
+type Svc = State<Arc<LocateService>>;
+
+fn parse_site(svc: &LocateService, lat: f64, lon: f64) -> Result<GeoPoint, ApiError> {
+    GeoPoint::new(lat, lon).map_err(|e| svc.reject("invalid_coordinates", e.to_string()))
+}
+
+#[utoipa::path(post, path = "/v1/locate/chips", tag = "locate", request_body = EnrolChip,
+    responses((status = 201, description = "Enrolled", body = ChipView),
+              (status = 400, description = "invalid_json, invalid_request, invalid_public_key, invalid_coordinates, invalid_country"),
+              (status = 409, description = "already_enrolled")))]
+async fn enrol_chip(
+    State(svc): Svc,
+    Json(body): Json<EnrolChip>,
+) -> Result<(StatusCode, axum::Json<ChipView>), ApiError> {
+    ChipId::new(&body.id).map_err(|e| svc.reject("invalid_request", format!("id: {e}")))?;
+    let key = PublicKey::parse(&body.public_key)
+        .map_err(|e| svc.reject("invalid_public_key", e.to_string()))?;
+    parse_site(&svc, body.site.lat, body.site.lon)?;
+    let country = CountryCode::parse(&body.site.country)
+        .map_err(|e| svc.reject("invalid_country", format!("site.country: {e}")))?;
+    for (field, v) in [("model", &body.model), ("owner", &body.owner)] {
+        if v.trim().is_empty() || v.len() > 200 {
+            return Err(svc.reject("invalid_request", format!("{field}: must be 1..=200 bytes")));
+        }
+    }
+    let interval = body
+        .checkin_interval_s
+        .unwrap_or(svc.config.default_checkin_s);
+    if !(60..=366 * 24 * 3600).contains(&interval) {
+        return Err(svc.reject(
+            "invalid_request",
+            format!("checkin_interval_s: {interval} is outside 60..=31622400"),
+        ));
+    }
+    let record = ChipRecord {
+        id: body.id,
+        public_key: key.to_string(),
+        model: body.model,
+        owner: body.owner,
+        site_lat: body.site.lat,
+        site_lon: body.site.lon,
+        site_country: country.as_str().to_string(),
+        export_ref: body.export_ref,
+        checkin_interval_s: interval,
+        enrolled_at: now_us(),
+    };
+    svc.store.enrol_chip(&record).await.map_err(|e| match e {
+        StoreError::Conflict(m) => svc.reject("already_enrolled", m),
+        other => other.into(),
+    })?;
+    Ok((StatusCode::CREATED, axum::Json(record.into())))
+}
+
+#[utoipa::path(get, path = "/v1/locate/chips/{id}", tag = "locate",
+    responses((status = 200, description = "The chip, its latest verdict and open alerts", body = ChipStatus), (status = 404, description = "not_found")))]
+async fn chip_status(
+    State(svc): Svc,
+    Path(id): Path<String>,
+) -> Result<axum::Json<ChipStatus>, ApiError> {
+    let chip = svc
+        .store
+        .chip(&id)
+        .await?
+        .ok_or_else(|| ApiError::new("not_found", format!("chip {id:?} is not enrolled")))?;
+    let latest = svc.store.latest_verdict(&id).await?.map(VerdictView::from);
+    let open = svc
+        .store
+        .chip_alerts(&id)
+        .await?
+        .into_iter()
+        .filter(|a| a.resolved_at.is_none())
+        .map(AlertView::from)
+        .collect();
+    Ok(axum::Json(ChipStatus {
+        chip: chip.into(),
+        latest_verdict: latest,
+        open_alerts: open,
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/locate/chips/{id}/verdicts", tag = "locate",
+    responses((status = 200, description = "Verdict history, newest first (at most 1,000)", body = [VerdictView]), (status = 404, description = "not_found")))]
+async fn chip_verdicts(
+    State(svc): Svc,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Vec<VerdictView>>, ApiError> {
+    svc.store
+        .chip(&id)
+        .await?
+        .ok_or_else(|| ApiError::new("not_found", format!("chip {id:?} is not enrolled")))?;
+    Ok(axum::Json(
+        svc.store
+            .verdict_history(&id, 1000)
+            .await?
+            .into_iter()
+            .map(VerdictView::from)
+            .collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/locate/chips/{id}/map.svg", tag = "locate",
+    responses((status = 200, description = "SVG world map of the chip's current region", content_type = "image/svg+xml"), (status = 404, description = "not_found")))]
+async fn chip_map(State(svc): Svc, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let chip = svc
+        .store
+        .chip(&id)
+        .await?
+        .ok_or_else(|| ApiError::new("not_found", format!("chip {id:?} is not enrolled")))?;
+    let (set, obs, _) = svc.observations(&chip, now_us()).await?;
+    let view = stackport_locate::map::MapView {
+        atlas: atlas()?,
+        zone: &svc.zone,
+        landmarks: &set,
+        observations: &obs,
+        site: LocateService::site(&chip)?,
+        tau_min_ms: 0.0,
+        title: &chip.id,
+    };
+    let svg = stackport_locate::map::render_svg(&view);
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}
+
+#[utoipa::path(post, path = "/v1/locate/landmarks", tag = "locate", request_body = EnrolLandmark,
+    responses((status = 201, description = "Enrolled", body = EnrolLandmark),
+              (status = 400, description = "invalid_json, invalid_request, invalid_public_key, invalid_coordinates"),
+              (status = 409, description = "already_enrolled")))]
+async fn enrol_landmark(
+    State(svc): Svc,
+    Json(body): Json<EnrolLandmark>,
+) -> Result<(StatusCode, axum::Json<EnrolLandmark>), ApiError> {
+    LandmarkId::new(&body.id).map_err(|e| svc.reject("invalid_request", format!("id: {e}")))?;
+    let key = PublicKey::parse(&body.public_key)
+        .map_err(|e| svc.reject("invalid_public_key", e.to_string()))?;
+    parse_site(&svc, body.lat, body.lon)?;
+    let record = LandmarkRecord {
+        id: body.id,
+        public_key: key.to_string(),
+        lat: body.lat,
+        lon: body.lon,
+        enrolled_at: now_us(),
+    };
+    svc.store
+        .enrol_landmark(&record)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(m) => svc.reject("already_enrolled", m),
+            other => other.into(),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(EnrolLandmark {
+            id: record.id,
+            public_key: record.public_key,
+            lat: record.lat,
+            lon: record.lon,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/locate/landmarks", tag = "locate",
+    responses((status = 200, description = "Enrolled landmarks", body = [EnrolLandmark])))]
+async fn list_landmarks(State(svc): Svc) -> Result<axum::Json<Vec<EnrolLandmark>>, ApiError> {
+    let all = svc.store.landmarks().await?;
+    Ok(axum::Json(
+        all.into_iter()
+            .map(|l| EnrolLandmark {
+                id: l.id,
+                public_key: l.public_key,
+                lat: l.lat,
+                lon: l.lon,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/locate/measurements", tag = "locate", request_body = MeasurementBody,
+    description = "A landmark-signed measurement: JSON `{\"measurement\": base64}` or the raw bytes with `Content-Type: application/octet-stream`. Idempotent by measurement id.",
+    responses((status = 200, description = "Stored (and the chip re-verified) or a duplicate", body = IngestOutcome),
+              (status = 400, description = "invalid_json, malformed_measurement"),
+              (status = 409, description = "measurement_conflict"),
+              (status = 422, description = "unknown_chip, unknown_landmark, invalid_signature, invalid_rtt, stale_measurement")))]
+async fn post_measurement(
+    State(svc): Svc,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<axum::Json<IngestOutcome>, ApiError> {
+    let raw = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/octet-stream"));
+    let bytes = if raw {
+        body.to_vec()
+    } else {
+        let parsed: MeasurementBody = serde_json::from_slice(&body)
+            .map_err(|e| svc.reject("invalid_json", format!("body: {e}")))?;
+        base64::engine::general_purpose::STANDARD
+            .decode(parsed.measurement.trim())
+            .map_err(|e| {
+                svc.reject(
+                    "malformed_measurement",
+                    format!("measurement: not base64: {e}"),
+                )
+            })?
+    };
+    Ok(axum::Json(svc.ingest(&bytes).await?))
+}
+
+const CSV_HEADER: &str =
+    "id,chip_id,category,detail,measurement_id,raised_at,last_seen_at,occurrences";
+
+fn csv_field(s: &str) -> String {
+    // RFC 4180 §2: quote fields with commas, quotes or line breaks; double inner quotes.
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+#[utoipa::path(get, path = "/v1/locate/alerts", tag = "locate", params(ReportQuery),
+    description = "Open alerts, oldest first, after raising missed check-ins. CSV columns: id,chip_id,category,detail,measurement_id,raised_at,last_seen_at,occurrences.",
+    responses((status = 200, description = "The report", body = [AlertView]), (status = 400, description = "invalid_request")))]
+async fn alerts_report(
+    State(svc): Svc,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let format = q.format.as_deref().unwrap_or("json");
+    if !matches!(format, "json" | "csv") {
+        return Err(svc.reject(
+            "invalid_request",
+            format!("format: {format:?} is neither json nor csv"),
+        ));
+    }
+    svc.sweep_checkins().await?;
+    let alerts: Vec<AlertView> = svc
+        .store
+        .open_alerts()
+        .await?
+        .into_iter()
+        .map(AlertView::from)
+        .collect();
+    if format == "json" {
+        return Ok(axum::Json(alerts).into_response());
+    }
+    let mut out = String::from(CSV_HEADER);
+    out.push_str("\r\n");
+    for a in &alerts {
+        let row = [
+            a.id.to_string(),
+            csv_field(&a.chip_id),
+            csv_field(&a.category),
+            csv_field(&a.detail),
+            csv_field(a.measurement_id.as_deref().unwrap_or("")),
+            a.raised_at.clone(),
+            a.last_seen_at.clone(),
+            a.occurrences.to_string(),
+        ];
+        out.push_str(&row.join(","));
+        out.push_str("\r\n");
+    }
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
+}
+
+#[utoipa::path(post, path = "/v1/locate/alerts/{id}/resolve", tag = "locate",
+    responses((status = 200, description = "Resolved", body = AlertView), (status = 404, description = "not_found: no open alert with this id")))]
+async fn resolve_alert(
+    State(svc): Svc,
+    Path(id): Path<i64>,
+) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    if !svc.store.resolve_alert(id, now_us()).await? {
+        return Err(ApiError::new("not_found", format!("no open alert {id}")));
+    }
+    Ok(axum::Json(
+        serde_json::json!({ "id": id, "resolved": true }),
+    ))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        enrol_chip,
+        chip_status,
+        chip_verdicts,
+        chip_map,
+        enrol_landmark,
+        list_landmarks,
+        post_measurement,
+        alerts_report,
+        resolve_alert
+    ),
+    components(schemas(
+        EnrolChip,
+        Site,
+        ChipView,
+        EnrolLandmark,
+        VerdictView,
+        AlertView,
+        ChipStatus,
+        MeasurementBody,
+        IngestOutcome
+    ))
+)]
+pub struct LocateApi;
+
+/// The routes over an existing service.
+pub fn routes(svc: Arc<LocateService>) -> Router {
+    Router::new()
+        .route("/v1/locate/chips", post(enrol_chip))
+        .route("/v1/locate/chips/{id}", get(chip_status))
+        .route("/v1/locate/chips/{id}/verdicts", get(chip_verdicts))
+        .route("/v1/locate/chips/{id}/map.svg", get(chip_map))
+        .route(
+            "/v1/locate/landmarks",
+            post(enrol_landmark).get(list_landmarks),
+        )
+        .route("/v1/locate/measurements", post(post_measurement))
+        .route("/v1/locate/alerts", get(alerts_report))
+        .route("/v1/locate/alerts/{id}/resolve", post(resolve_alert))
+        .with_state(svc)
+}
+
+/// Builds the module's router; starts the NATS consumer when `STACKPORT_NATS_URL` is set and
+/// a check-in sweep every 5 minutes.
+pub async fn router(ctx: &ServerContext) -> anyhow::Result<Router> {
+    let svc = LocateService::new(ctx, LocateConfig::default())?;
+    if let Some(url) = std::env::var(NATS_URL_ENV)
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    {
+        let stream = std::env::var(NATS_STREAM_ENV)
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| DEFAULT_STREAM.into());
+        start_nats_consumer(
+            svc.clone(),
+            &url,
+            &stream,
+            &format!("{SUBJECT_PREFIX}.>"),
+            DURABLE,
+        )
+        .await?;
+    }
+    let sweeper = svc.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            if let Err(e) = sweeper.sweep_checkins().await {
+                tracing::warn!(error = %e.message, "check-in sweep failed");
+            }
+        }
+    });
+    Ok(routes(svc))
+}
+
+/// Connects to NATS, creates (or binds to) stream `stream` on `subject` (in production
+/// `stackport.locate.measurements.>`)
+/// and the durable pull consumer `durable` with explicit acks, and spawns the loop that feeds
+/// each message to [`LocateService::ingest`]. Stored, duplicate and permanently rejected
+/// messages are acked (a bad message will not get better by redelivery; it is counted);
+/// a storage failure is nacked so JetStream redelivers it (at-least-once).
+pub async fn start_nats_consumer(
+    svc: Arc<LocateService>,
+    url: &str,
+    stream: &str,
+    subject: &str,
+    durable: &str,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    use async_nats::jetstream::{self, consumer::pull, AckKind};
+    use futures_util::StreamExt;
+    let client = async_nats::connect(url)
+        .await
+        .map_err(|e| anyhow::anyhow!("NATS {url}: {e}"))?;
+    let js = jetstream::new(client);
+    let stream = js
+        .get_or_create_stream(jetstream::stream::Config {
+            name: stream.to_string(),
+            subjects: vec![subject.to_string()],
+            // Two minutes of publish-side deduplication by Nats-Msg-Id (the measurement id).
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("JetStream stream {stream}: {e}"))?;
+    let consumer = stream
+        .get_or_create_consumer(
+            durable,
+            pull::Config {
+                durable_name: Some(durable.to_string()),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ack_wait: Duration::from_secs(30),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("JetStream consumer {durable}: {e}"))?;
+    let mut messages = consumer
+        .messages()
+        .await
+        .map_err(|e| anyhow::anyhow!("JetStream messages: {e}"))?;
+    Ok(tokio::spawn(async move {
+        while let Some(next) = messages.next().await {
+            let msg = match next {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::warn!(error = %e, "JetStream delivery error");
+                    continue;
+                }
+            };
+            let result = svc.ingest(&msg.payload).await;
+            let retry = matches!(&result, Err(e) if e.status.is_server_error());
+            let ack = if retry {
+                msg.ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+                    .await
+            } else {
+                msg.ack().await
+            };
+            if retry {
+                svc.counters.nats_retried.fetch_add(1, Ordering::Relaxed);
+            } else {
+                svc.counters.nats_acked.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Err(e) = &result {
+                tracing::info!(code = e.code, message = %e.message, "JetStream measurement rejected");
+            }
+            if let Err(e) = ack {
+                tracing::warn!(error = %e, "JetStream ack failed; the message will be redelivered");
+            }
+        }
+    }))
+}
