@@ -66,9 +66,9 @@ fn input_err(file: &str, line: u64, message: String) -> LocateError {
 }
 
 /// Reads a CSV with a header, returning `(line, fields by column name)` rows.
-fn read_rows<'a>(
+fn read_rows(
     file: &str,
-    text: &'a str,
+    text: &str,
     columns: &[&str],
 ) -> Result<Vec<(u64, Vec<String>)>, LocateError> {
     let mut reader = csv::ReaderBuilder::new()
@@ -214,6 +214,47 @@ fn landmark_pairs(landmarks: &LandmarkSet, rows: &[MeasurementRow]) -> Vec<(usiz
         .collect()
 }
 
+/// Observations per target, leaving out landmarks flagged by the cross-check (`flagged[i]`).
+/// A landmark-to-landmark row also bounds the landmark that started it (module docs).
+pub fn observations_by_target<'a>(
+    landmarks: &'a LandmarkSet,
+    rows: &'a [MeasurementRow],
+    flagged: &[bool],
+) -> HashMap<&'a str, Vec<Observation>> {
+    let mut by_target: HashMap<&str, Vec<Observation>> = HashMap::new();
+    for r in rows {
+        if flagged[r.landmark] {
+            continue;
+        }
+        if landmarks.id(r.landmark) != r.target {
+            by_target
+                .entry(r.target.as_str())
+                .or_default()
+                .push(Observation {
+                    landmark: r.landmark,
+                    rtt_ms: r.rtt_ms,
+                });
+        }
+        if let Some(t) = landmarks.index(&r.target) {
+            if t != r.landmark && !flagged[t] {
+                by_target
+                    .entry(landmarks.id(r.landmark))
+                    .or_default()
+                    .push(Observation {
+                        landmark: t,
+                        rtt_ms: r.rtt_ms,
+                    });
+            }
+        }
+    }
+    by_target
+}
+
+/// The cross-check of the landmark-to-landmark rows.
+pub fn screen(landmarks: &LandmarkSet, rows: &[MeasurementRow]) -> CrossCheck {
+    cross_check(landmarks, &landmark_pairs(landmarks, rows))
+}
+
 /// `locate landmarks-check`: one line per landmark, in `L.csv` order.
 pub fn landmarks_check(
     landmarks: &LandmarkSet,
@@ -244,33 +285,7 @@ pub fn verify(
 ) -> Result<(CrossCheck, Vec<TargetLine>, Vec<Assessment>), LocateError> {
     let verifier = Verifier::new(zone, tau_min_ms)?;
     let check = cross_check(landmarks, &landmark_pairs(landmarks, rows));
-    let mut by_target: HashMap<&str, Vec<Observation>> = HashMap::new();
-    for r in rows {
-        if check.flagged[r.landmark] {
-            continue;
-        }
-        if landmarks.id(r.landmark) != r.target {
-            by_target
-                .entry(r.target.as_str())
-                .or_default()
-                .push(Observation {
-                    landmark: r.landmark,
-                    rtt_ms: r.rtt_ms,
-                });
-        }
-        // A landmark-to-landmark round trip also bounds the landmark that started it.
-        if let Some(t) = landmarks.index(&r.target) {
-            if t != r.landmark && !check.flagged[t] {
-                by_target
-                    .entry(landmarks.id(r.landmark))
-                    .or_default()
-                    .push(Observation {
-                        landmark: t,
-                        rtt_ms: r.rtt_ms,
-                    });
-            }
-        }
-    }
+    let by_target = observations_by_target(landmarks, rows, &check.flagged);
     let empty = Vec::new();
     let assessments: Vec<Assessment> = claims
         .par_iter()

@@ -83,15 +83,11 @@ pub fn cross_check(landmarks: &LandmarkSet, rtts: &[(usize, usize, f64)]) -> Cro
     }
     let mut flagged = vec![false; n];
     let mut degree: Vec<usize> = conflicts.iter().map(Vec::len).collect();
-    loop {
-        let (worst, &d) = match degree
-            .iter()
-            .enumerate()
-            .max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(&x.0)))
-        {
-            Some(w) => w,
-            None => break,
-        };
+    while let Some((worst, &d)) = degree
+        .iter()
+        .enumerate()
+        .max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(&x.0)))
+    {
         if d == 0 {
             break;
         }

@@ -60,3 +60,4 @@ pub use error::LocateError;
 pub use geo::GeoPoint;
 pub use verdict::{Assessment, LandmarkSet, Observation, RegionSummary, Verdict, Verifier};
 
+pub mod protocol;

@@ -1,0 +1,226 @@
+//! Property tests of the geometry's soundness and exactness (issue 5 bars):
+//!
+//! * an honest chip's true position always lies in its region, so it never gets `violation`
+//!   unless it truly sits in prohibited territory, and a chip truly inside a prohibited
+//!   country is never reported `outside_prohibited`;
+//! * "misses" is decided exactly: against a polygon edge that follows a parallel (the case
+//!   where lon/lat-straight edges and great circles differ most), a disk that stops short of
+//!   the edge by more than 0.2 km is proven to miss, one that reaches it never is;
+//! * brute force: sampled points of the region that fall inside China contradict a "misses".
+
+use proptest::prelude::*;
+use stackport_locate::bounds::{max_distance_km, FIBRE_KM_PER_MS_RTT};
+use stackport_locate::countries::{Atlas, CountryCode, Relation, Zone};
+use stackport_locate::geo::EARTH_RADIUS_KM;
+use stackport_locate::region::Region;
+use stackport_locate::verdict::{LandmarkSet, Observation, Verdict, Verifier};
+use stackport_locate::GeoPoint;
+use std::sync::OnceLock;
+
+fn prc() -> &'static (Atlas, Zone) {
+    static CELL: OnceLock<(Atlas, Zone)> = OnceLock::new();
+    CELL.get_or_init(|| {
+        let atlas = Atlas::natural_earth_50m().unwrap();
+        let zone = atlas.zone(&CountryCode::default_prohibited()).unwrap();
+        (atlas, zone)
+    })
+}
+
+/// A point `dist_km` from `from` at bearing `bearing_deg` (great circle).
+fn destination(from: GeoPoint, bearing_deg: f64, dist_km: f64) -> GeoPoint {
+    let (lat1, lon1) = (from.lat().to_radians(), from.lon().to_radians());
+    let (b, d) = (bearing_deg.to_radians(), dist_km / EARTH_RADIUS_KM);
+    let lat2 = (lat1.sin() * d.cos() + lat1.cos() * d.sin() * b.cos()).asin();
+    let lon2 = lon1 + (b.sin() * d.sin() * lat1.cos()).atan2(d.cos() - lat1.sin() * lat2.sin());
+    let lon2 = (lon2.to_degrees() + 540.0).rem_euclid(360.0) - 180.0;
+    GeoPoint::new(lat2.to_degrees().clamp(-90.0, 90.0), lon2).unwrap()
+}
+
+#[derive(Debug, Clone)]
+struct Scenario {
+    truth: GeoPoint,
+    /// (bearing, distance km, stretch ≥ 1, extra delay ms ≥ 0)
+    landmarks: Vec<(f64, f64, f64, f64)>,
+    tau_fraction: f64,
+}
+
+fn scenario() -> impl Strategy<Value = Scenario> {
+    // Chips around East and South-East Asia, where the prohibited border is near.
+    (
+        (5.0f64..50.0, 70.0f64..135.0),
+        prop::collection::vec(
+            (
+                0.0f64..360.0,
+                1.0f64..4000.0,
+                prop_oneof![Just(1.0), 1.0f64..3.0],
+                prop_oneof![Just(0.0), 0.0f64..8.0],
+            ),
+            1..25,
+        ),
+        prop_oneof![Just(0.0), 0.0f64..1.0],
+    )
+        .prop_map(|((lat, lon), landmarks, tau_fraction)| Scenario {
+            truth: GeoPoint::new(lat, lon).unwrap(),
+            landmarks,
+            tau_fraction,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1500, .. ProptestConfig::default() })]
+
+    #[test]
+    fn honest_chips_are_never_violations_and_prc_chips_never_pass(s in scenario()) {
+        let (_, zone) = prc();
+        let points: Vec<GeoPoint> = s.landmarks.iter().map(|l| destination(s.truth, l.0, l.1)).collect();
+        let set = LandmarkSet::new(points.iter().enumerate().map(|(i, p)| (format!("L{i}"), *p))).unwrap();
+        // τ_min may only be a lower bound of the real extra delay: use a fraction of the
+        // smallest extra delay.
+        let min_extra = s.landmarks.iter().map(|l| l.3).fold(f64::INFINITY, f64::min);
+        let tau = s.tau_fraction * min_extra;
+        let obs: Vec<Observation> = s.landmarks.iter().enumerate().map(|(i, l)| {
+            let d = s.truth.distance_km(&points[i]);
+            Observation { landmark: i, rtt_ms: (d * l.2 / FIBRE_KM_PER_MS_RTT + l.3).max(1e-6) }
+        }).collect();
+        let verifier = Verifier::new(zone, tau).unwrap();
+        let a = verifier.verify(&set, &obs, s.truth);
+        let inside = zone.contains(s.truth.lon(), s.truth.lat());
+        prop_assert!(a.claim_consistent, "truth outside its own region: {a:?}");
+        if inside {
+            prop_assert!(!a.outside_prohibited, "chip in the PRC reported outside: {a:?}");
+            prop_assert_ne!(a.verdict, Verdict::Verified);
+        } else {
+            prop_assert_ne!(a.verdict, Verdict::Violation, "honest chip got a violation: {:?}", a);
+        }
+        if let Some(r) = a.region {
+            let c = GeoPoint::new(r.centroid[0], r.centroid[1]).unwrap();
+            prop_assert!(c.distance_km(&s.truth) <= r.max_radius_km + 0.01);
+        }
+    }
+
+    #[test]
+    fn brute_force_region_samples_never_contradict_a_miss(s in scenario(), seed in 0u64..1000) {
+        let (_, zone) = prc();
+        let points: Vec<GeoPoint> = s.landmarks.iter().map(|l| destination(s.truth, l.0, l.1)).collect();
+        let disks: Vec<_> = s.landmarks.iter().enumerate().map(|(i, l)| {
+            let d = s.truth.distance_km(&points[i]);
+            (points[i].to_unit(), max_distance_km(d * l.2 / FIBRE_KM_PER_MS_RTT + l.3, 0.0))
+        }).collect();
+        let region = Region::from_disks(disks.clone());
+        if zone.relation(&region) != Relation::Misses {
+            return Ok(());
+        }
+        // Sample the smallest disk; any sample inside every disk and inside the PRC refutes.
+        let (c, r) = disks.iter().min_by(|a, b| a.1.total_cmp(&b.1)).copied().unwrap();
+        let centre = GeoPoint::from_unit(c);
+        let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        for _ in 0..400 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let v = (x >> 11) as f64 / (1u64 << 53) as f64;
+            let p = destination(centre, 360.0 * u, r * v.sqrt());
+            let pu = p.to_unit();
+            let in_all = disks.iter().all(|(c, r)| stackport_locate::geo::angle(*c, pu) * EARTH_RADIUS_KM <= *r);
+            prop_assert!(!(in_all && zone.contains(p.lon(), p.lat())), "sample {p:?} in region and PRC");
+        }
+    }
+
+    /// Exactness against a lon/lat-straight edge along the 50th parallel (10° long: the great
+    /// circle through its ends bulges ≈ 60 km north of it).
+    #[test]
+    fn misses_are_proven_exactly_near_a_parallel_edge(lon in 0.5f64..9.5, lat in 50.02f64..56.0, frac in 0.0f64..1.0) {
+        let atlas = Atlas::from_geojson(r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"ADM0_A3":"SQR","ISO_A2":"SQ","NAME":"Square"},
+            "geometry":{"type":"Polygon","coordinates":[[[0,40],[10,40],[10,50],[0,50],[0,40]]]}}]}"#).unwrap();
+        let zone = atlas.zone(&[CountryCode::parse("SQ").unwrap()]).unwrap();
+        let c = GeoPoint::new(lat, lon).unwrap();
+        // Nearest point of the edge is straight south (along the meridian), or a corner.
+        let gap = ((lat - 50.0).to_radians() * EARTH_RADIUS_KM)
+            .min(c.distance_km(&GeoPoint::new(50.0, 0.0).unwrap()))
+            .min(c.distance_km(&GeoPoint::new(50.0, 10.0).unwrap()));
+        let short = Region::from_disks([(c.to_unit(), (gap - 0.2) * frac)]);
+        prop_assert_eq!(zone.relation(&short), Relation::Misses);
+        let reach = Region::from_disks([(c.to_unit(), gap + 0.001 + 100.0 * frac)]);
+        prop_assert_ne!(zone.relation(&reach), Relation::Misses);
+    }
+}
+
+#[test]
+fn chip_deep_in_china_is_a_violation_and_taipei_can_be_verified() {
+    let (_, zone) = prc();
+    let chengdu = GeoPoint::new(30.66, 104.06).unwrap();
+    let set = LandmarkSet::new([
+        ("a".to_string(), destination(chengdu, 0.0, 50.0)),
+        ("b".to_string(), destination(chengdu, 120.0, 50.0)),
+    ])
+    .unwrap();
+    let obs = [
+        Observation {
+            landmark: 0,
+            rtt_ms: 1.2,
+        },
+        Observation {
+            landmark: 1,
+            rtt_ms: 1.2,
+        },
+    ];
+    let v = Verifier::new(zone, 0.0).unwrap();
+    // Claimed in Singapore, measured in Chengdu: the site is outside the region.
+    let a = v.verify(&set, &obs, GeoPoint::new(1.35, 103.82).unwrap());
+    assert_eq!(a.verdict, Verdict::Violation);
+    assert!(!a.outside_prohibited);
+    // Claimed in Chengdu: the whole region is in China.
+    let b = v.verify(&set, &obs, chengdu);
+    assert_eq!(b.verdict, Verdict::Violation);
+    assert_eq!(
+        b.reason,
+        stackport_locate::verdict::Reason::InsideProhibited
+    );
+
+    // Taipei with a landmark in the same metro, 1 ms RTT: 100 km < 181 km to the PRC border.
+    let taipei = GeoPoint::new(25.03, 121.56).unwrap();
+    let set = LandmarkSet::new([("tpe".to_string(), destination(taipei, 90.0, 10.0))]).unwrap();
+    let a = v.verify(
+        &set,
+        &[Observation {
+            landmark: 0,
+            rtt_ms: 1.0,
+        }],
+        taipei,
+    );
+    assert_eq!(a.verdict, Verdict::Verified, "{a:?}");
+    // A 2.5 ms budget reaches Fujian: inconclusive, not a pass.
+    let b = v.verify(
+        &set,
+        &[Observation {
+            landmark: 0,
+            rtt_ms: 2.5,
+        }],
+        taipei,
+    );
+    assert_eq!(b.verdict, Verdict::Inconclusive, "{b:?}");
+    // No measurements at all: inconclusive, no region.
+    let c = v.verify(&set, &[], taipei);
+    assert_eq!((c.verdict, c.region), (Verdict::Inconclusive, None));
+    // Contradictory: two landmarks 1,000 km apart both within 1 ms.
+    let set = LandmarkSet::new([
+        ("x".to_string(), taipei),
+        ("y".to_string(), destination(taipei, 180.0, 1000.0)),
+    ])
+    .unwrap();
+    let obs = [
+        Observation {
+            landmark: 0,
+            rtt_ms: 1.0,
+        },
+        Observation {
+            landmark: 1,
+            rtt_ms: 1.0,
+        },
+    ];
+    let d = v.verify(&set, &obs, taipei);
+    assert_eq!(
+        (d.verdict, d.region, d.outside_prohibited),
+        (Verdict::Violation, None, false)
+    );
+}
