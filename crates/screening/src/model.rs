@@ -189,6 +189,10 @@ pub struct Entity {
     /// Contract id: `ofac-sdn:<ent_num>`, `ofac-cons:<ent_num>`, `csl:<_id>`, `bis-dpl:<id>`.
     pub id: String,
     pub list: ListSource,
+    /// Further lists the same entry (same id) appears on, e.g. an OFAC party on both the SSI
+    /// and the NS-MBS list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_listed: Vec<ListSource>,
     pub party_type: Option<PartyType>,
     /// Primary name as listed.
     pub name: String,
@@ -209,6 +213,42 @@ pub struct Entity {
 }
 
 impl Entity {
+    /// Folds another row of the same party (same id) into this entry: its list, names,
+    /// addresses, countries, programs, dates and identifiers, without duplicates.
+    pub fn merge(&mut self, other: Entity) {
+        if other.list != self.list && !self.also_listed.contains(&other.list) {
+            self.also_listed.push(other.list);
+        }
+        let mut names: Vec<Alias> = Vec::new();
+        if other.name != self.name {
+            names.push(Alias {
+                name: other.name,
+                strength: AliasStrength::Aka,
+            });
+        }
+        names.extend(other.aliases);
+        for a in names {
+            if a.name != self.name && !self.aliases.iter().any(|b| b.name == a.name) {
+                self.aliases.push(a);
+            }
+        }
+        fn union<T: PartialEq>(into: &mut Vec<T>, from: Vec<T>) {
+            for x in from {
+                if !into.contains(&x) {
+                    into.push(x);
+                }
+            }
+        }
+        union(&mut self.addresses, other.addresses);
+        union(&mut self.countries, other.countries);
+        union(&mut self.programs, other.programs);
+        union(&mut self.dates_of_birth, other.dates_of_birth);
+        union(&mut self.identifiers, other.identifiers);
+        if self.party_type.is_none() {
+            self.party_type = other.party_type;
+        }
+    }
+
     /// A hash of everything that identifies or describes the party (not the snapshot fields),
     /// so that two snapshots can be compared entry by entry.
     pub fn fingerprint(&self) -> String {

@@ -294,19 +294,44 @@ fn csv_records(
         .flexible(true)
         .delimiter(delimiter)
         .from_reader(text.as_bytes());
+    let bytes = text.as_bytes();
+    // Physical line numbers from byte offsets: the csv crate does not count CRLF line ends.
+    let (mut counted_to, mut line) = (0usize, 1usize);
+    let mut line_at = |offset: usize| {
+        // With CRLF ends the reported start can sit on the `\n` of the previous terminator.
+        let mut offset = offset.min(bytes.len());
+        while offset < bytes.len() && (bytes[offset] == b'\n' || bytes[offset] == b'\r') {
+            offset += 1;
+        }
+        if offset > counted_to {
+            line += bytes[counted_to..offset]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            counted_to = offset;
+        }
+        line
+    };
     let mut out = Vec::new();
     let mut rec = csv::StringRecord::new();
     loop {
-        let line = rdr.position().line() as usize;
+        let start = rdr.position().byte() as usize;
         match rdr.read_record(&mut rec) {
-            Ok(true) => out.push(Record {
-                line: rec.position().map(|p| p.line() as usize).unwrap_or(line),
-                fields: rec.iter().map(str::to_string).collect(),
-            }),
+            Ok(true) => {
+                let at = rec.position().map(|p| p.byte() as usize).unwrap_or(start);
+                out.push(Record {
+                    line: line_at(at),
+                    fields: rec.iter().map(str::to_string).collect(),
+                });
+            }
             Ok(false) => break,
             Err(e) => {
-                let line = e.position().map(|p| p.line() as usize).unwrap_or(line);
-                return Err(ParseError::new(path, line, format!("malformed CSV: {e}")));
+                let at = e.position().map(|p| p.byte() as usize).unwrap_or(start);
+                return Err(ParseError::new(
+                    path,
+                    line_at(at),
+                    format!("malformed CSV: {e}"),
+                ));
             }
         }
     }
@@ -533,6 +558,7 @@ fn read_ofac_set(
         let mut e = Entity {
             id: format!("{prefix}:{ent_num}"),
             list,
+            also_listed: vec![],
             party_type,
             name,
             aliases: alts.remove(ent_num).unwrap_or_default(),
@@ -818,7 +844,9 @@ fn read_csl(path: &Path, rel: &str) -> Result<(Vec<SourceFile>, Vec<Entity>), Pa
     }
 
     let mut newest: Option<String> = None;
-    let mut entities = Vec::with_capacity(rows.len());
+    let mut entities: Vec<Entity> = Vec::with_capacity(rows.len());
+    let mut by_id: HashMap<String, usize> = HashMap::new();
+    let records_read = rows.len();
     let get = |r: &Record, c: Option<usize>| {
         c.and_then(|c| r.fields.get(c))
             .map(|s| s.trim().to_string())
@@ -856,6 +884,7 @@ fn read_csl(path: &Path, rel: &str) -> Result<(Vec<SourceFile>, Vec<Entity>), Pa
         let mut e = Entity {
             id: format!("csl:{id}"),
             list,
+            also_listed: vec![],
             party_type,
             name,
             aliases: get(r, c_alt)
@@ -937,7 +966,14 @@ fn read_csl(path: &Path, rel: &str) -> Result<(Vec<SourceFile>, Vec<Entity>), Pa
                 newest = Some(d.clone());
             }
         }
-        entities.push(e);
+        // One OFAC party on two non-SDN lists (SSI and NS-MBS) appears as two rows with the same
+        // `_id`: one entity, listed on both.
+        if let Some(&i) = by_id.get(&e.id) {
+            entities[i].merge(e);
+        } else {
+            by_id.insert(e.id.clone(), entities.len());
+            entities.push(e);
+        }
     }
     let data_date = newest.or_else(|| date_in_path(rel));
     for e in &mut entities {
@@ -950,7 +986,7 @@ fn read_csl(path: &Path, rel: &str) -> Result<(Vec<SourceFile>, Vec<Entity>), Pa
             format: format.into(),
             sha256: hash,
             data_date,
-            records: entities.len(),
+            records: records_read,
             warnings,
         }],
         entities,
@@ -1044,6 +1080,7 @@ fn read_dpl(path: &Path, rel: &str) -> Result<(Vec<SourceFile>, Vec<Entity>), Pa
         entities.push(Entity {
             id: format!("bis-dpl:{id}"),
             list: ListSource::DeniedPersons,
+            also_listed: vec![],
             party_type: None,
             name: name.split_whitespace().collect::<Vec<_>>().join(" "),
             aliases: vec![],
@@ -1084,6 +1121,7 @@ mod tests {
         let mut e = Entity {
             id: "ofac-sdn:1".into(),
             list: ListSource::Sdn,
+            also_listed: vec![],
             party_type: Some(PartyType::Individual),
             name: "X".into(),
             aliases: vec![],
