@@ -15,6 +15,7 @@ use axum::{routing::get, Router};
 use stackport_store::Storage;
 
 pub mod error;
+pub mod ledger;
 pub mod metrics;
 pub mod openapi;
 pub mod screening;
@@ -38,23 +39,33 @@ pub struct ServerContext {
     pub store: Arc<dyn Storage>,
     pub config: ServerConfig,
     pub metrics: Arc<metrics::Metrics>,
+    /// The tamper-evident ledger: `ctx.ledger.record(&decision).await?` appends a decision
+    /// and returns its [`ledger::LedgerReceipt`] (see [`ledger::DecisionLedger`]).
+    pub ledger: Arc<ledger::DecisionLedger>,
 }
 
 impl ServerContext {
     /// Builds the context every module's router is made from. Modules that need shared
     /// handles (the ledger, the screening engine) add them here.
     pub async fn new(store: Arc<dyn Storage>, config: ServerConfig) -> anyhow::Result<Self> {
-        Ok(Self { store, config, metrics: Arc::new(metrics::Metrics::default()) })
+        let metrics = Arc::new(metrics::Metrics::default());
+        let origin = std::env::var(ledger::ORIGIN_ENV).ok().filter(|o| !o.is_empty());
+        let ledger = ledger::DecisionLedger::open(store.clone(), &config.data_dir, origin.as_deref())
+            .await?
+            .with_append_counter(metrics.counter("stackport_ledger_appends_total", "Decisions appended to the ledger."));
+        Ok(Self { store, config, metrics, ledger: Arc::new(ledger) })
     }
 }
 
 /// Builds the whole application: every module's routes, health, metrics and the OpenAPI document.
 pub async fn app(ctx: ServerContext) -> anyhow::Result<Router> {
     let screening = screening::router(&ctx).await?;
+    let ledger = ledger::router(&ctx).await?;
     let metrics = ctx.metrics.clone();
     let health_store = ctx.store.clone();
     let router = Router::new()
         .merge(screening)
+        .merge(ledger)
         .route(
             "/v1/health",
             get(move || {
@@ -68,9 +79,9 @@ pub async fn app(ctx: ServerContext) -> anyhow::Result<Router> {
                 }
             }),
         )
-        .route("/metrics", get(metrics::render))
+        // The metrics route has its own state; merged as a finished `Router<()>` like the modules.
+        .merge(Router::new().route("/metrics", get(metrics::render)).with_state(metrics.clone()))
         .route("/openapi.json", get(openapi::document))
-        .with_state(metrics.clone())
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::track));
     Ok(router)
 }

@@ -13,6 +13,7 @@ struct Root;
 pub fn spec() -> utoipa::openapi::OpenApi {
     let mut doc = Root::openapi();
     doc.merge(crate::screening::ScreeningApi::openapi());
+    doc.merge(crate::ledger::LedgerApi::openapi());
     doc
 }
 
