@@ -16,6 +16,7 @@ use stackport_store::Storage;
 
 pub mod error;
 pub mod ledger;
+pub mod locate;
 pub mod metrics;
 pub mod openapi;
 pub mod screening;
@@ -61,11 +62,13 @@ impl ServerContext {
 pub async fn app(ctx: ServerContext) -> anyhow::Result<Router> {
     let screening = screening::router(&ctx).await?;
     let ledger = ledger::router(&ctx).await?;
+    let locate = locate::router(&ctx).await?;
     let metrics = ctx.metrics.clone();
     let health_store = ctx.store.clone();
     let router = Router::new()
         .merge(screening)
         .merge(ledger)
+        .merge(locate)
         .route(
             "/v1/health",
             get(move || {

@@ -166,7 +166,12 @@ pub struct IngestOutcome {
 }
 
 impl LocateService {
-    pub fn new(ctx: &ServerContext, config: LocateConfig) -> anyhow::Result<Arc<Self>> {
+    /// Builds the service over a store, registering its counters in `metrics`.
+    pub fn new(
+        store: Arc<dyn Storage>,
+        metrics: &crate::metrics::Metrics,
+        config: LocateConfig,
+    ) -> anyhow::Result<Arc<Self>> {
         let atlas = atlas().map_err(|e| anyhow::anyhow!(e.message))?;
         let codes = config
             .prohibited
@@ -174,7 +179,7 @@ impl LocateService {
             .map(|c| CountryCode::parse(c))
             .collect::<Result<Vec<_>, _>>()?;
         let zone = atlas.zone(&codes)?;
-        let m = &ctx.metrics;
+        let m = metrics;
         let rejected = REJECTION_CODES
             .iter()
             .map(|c| {
@@ -211,7 +216,7 @@ impl LocateService {
             rejected,
         };
         Ok(Arc::new(Self {
-            store: ctx.store.clone(),
+            store,
             zone,
             config,
             counters,
@@ -681,6 +686,10 @@ async fn enrol_chip(
     parse_site(&svc, body.site.lat, body.site.lon)?;
     let country = CountryCode::parse(&body.site.country)
         .map_err(|e| svc.reject("invalid_country", format!("site.country: {e}")))?;
+    // The code must name a country the atlas knows (Natural Earth 50m), not merely be two letters.
+    atlas()?
+        .zone(std::slice::from_ref(&country))
+        .map_err(|e| svc.reject("invalid_country", format!("site.country: {e}")))?;
     for (field, v) in [("model", &body.model), ("owner", &body.owner)] {
         if v.trim().is_empty() || v.len() > 200 {
             return Err(svc.reject("invalid_request", format!("{field}: must be 1..=200 bytes")));
@@ -985,7 +994,7 @@ pub fn routes(svc: Arc<LocateService>) -> Router {
 /// Builds the module's router; starts the NATS consumer when `STACKPORT_NATS_URL` is set and
 /// a check-in sweep every 5 minutes.
 pub async fn router(ctx: &ServerContext) -> anyhow::Result<Router> {
-    let svc = LocateService::new(ctx, LocateConfig::default())?;
+    let svc = LocateService::new(ctx.store.clone(), &ctx.metrics, LocateConfig::default())?;
     if let Some(url) = std::env::var(NATS_URL_ENV)
         .ok()
         .filter(|u| !u.trim().is_empty())

@@ -14,6 +14,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     let mut doc = Root::openapi();
     doc.merge(crate::screening::ScreeningApi::openapi());
     doc.merge(crate::ledger::LedgerApi::openapi());
+    doc.merge(crate::locate::LocateApi::openapi());
     doc
 }
 

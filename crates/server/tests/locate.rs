@@ -1,0 +1,513 @@
+//! Chip registry over real HTTP on loopback, on SQLite and PostgreSQL, and the JetStream
+//! consumer against the real NATS server (`STACKPORT_TEST_NATS`).
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+use stackport_locate::protocol::{
+    ChipId, ChipKey, LandmarkId, LandmarkKey, LandmarkSession, MeasurementId, SecretKey,
+    SessionConfig, SignatureAlgorithm, SignedMeasurement,
+};
+use stackport_server::locate::{routes, start_nats_consumer, LocateConfig, LocateService};
+use stackport_server::metrics::Metrics;
+use stackport_store::testing::for_each_backend;
+use stackport_store::{ChipRecord, Storage};
+
+fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_micros() as u64
+}
+
+struct Landmark {
+    id: &'static str,
+    key: LandmarkKey,
+    lat: f64,
+    lon: f64,
+}
+
+fn landmark(id: &'static str, lat: f64, lon: f64) -> Landmark {
+    Landmark {
+        id,
+        key: LandmarkKey(SecretKey::generate(SignatureAlgorithm::Ed25519)),
+        lat,
+        lon,
+    }
+}
+
+/// A measurement by `lm` of `chip` with minimum RTT `rtt_ms`, taken `age_s` seconds ago: a real
+/// session (the state machine, real signatures) with the clock readings given.
+fn measure(
+    lm: &Landmark,
+    chip_id: &str,
+    chip: &ChipKey,
+    rtt_ms: f64,
+    age_s: u64,
+) -> SignedMeasurement {
+    let mut s = LandmarkSession::new(
+        LandmarkId::new(lm.id).expect("id"),
+        ChipId::new(chip_id).expect("id"),
+        chip.0.public_key(),
+        now_us(),
+        SessionConfig {
+            rounds: 3,
+            timeout_ns: 1_000_000_000,
+        },
+    );
+    let at = now_us() - age_s * 1_000_000;
+    for i in 0..3u64 {
+        let c = s.issue(&lm.key, rand::random(), at).expect("round").clone();
+        s.mark_sent(i * 1_000_000_000).expect("sent");
+        let r = c.respond(chip).expect("sign");
+        let rtt = (rtt_ms * 1e6) as u64 + i * 100_000;
+        s.on_response(r.encoded(), i * 1_000_000_000 + rtt);
+    }
+    s.finish(&lm.key, MeasurementId::random(), at)
+        .expect("answered")
+}
+
+struct Server {
+    base: String,
+    http: reqwest::Client,
+    metrics: Arc<Metrics>,
+}
+
+impl Server {
+    async fn start(store: Arc<dyn Storage>) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        let svc = LocateService::new(store, &metrics, LocateConfig::default()).expect("service");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, routes(svc)).await.expect("serve") });
+        Self {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            metrics,
+        }
+    }
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+    async fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        (r.status().as_u16(), r.text().await.expect("body"))
+    }
+    async fn post_measurement(&self, m: &SignedMeasurement) -> (u16, Value) {
+        self.post(
+            "/v1/locate/measurements",
+            json!({ "measurement": base64::engine::general_purpose::STANDARD.encode(m.encoded()) }),
+        )
+        .await
+    }
+    async fn enrol_landmark(&self, l: &Landmark) {
+        let (st, body) =
+            self.post("/v1/locate/landmarks", json!({"id": l.id, "public_key": l.key.0.public_key().to_string(), "lat": l.lat, "lon": l.lon})).await;
+        assert_eq!(st, 201, "{body}");
+    }
+    async fn enrol_chip(&self, id: &str, key: &ChipKey) {
+        let (st, body) = self
+            .post(
+                "/v1/locate/chips",
+                json!({"id": id, "public_key": key.0.public_key().to_string(), "model": "H100-SXM5-80GB", "owner": "Example Cloud Pte Ltd",
+                       "site": {"lat": 1.3521, "lon": 103.8198, "country": "SG"}, "export_ref": "licence D123456"}),
+            )
+            .await;
+        assert_eq!(st, 201, "{body}");
+    }
+    fn counter(&self, name: &str) -> u64 {
+        let text = self.metrics.render_text();
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!("{name} "))
+                    .map(|v| v.trim().parse().expect("number"))
+            })
+            .unwrap_or(0)
+    }
+}
+
+fn categories(alerts: &Value) -> Vec<String> {
+    let mut c: Vec<String> = alerts
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|a| a["category"].as_str().expect("str").to_string())
+        .collect();
+    c.sort();
+    c
+}
+
+#[tokio::test]
+async fn honest_chip_is_verified_and_measurements_are_idempotent() {
+    for_each_backend(|db| async move {
+        let srv = Server::start(db.open().await).await;
+        let (a, b) = (
+            landmark("lm-sin-a", 1.29, 103.85),
+            landmark("lm-sin-b", 1.35, 103.99),
+        );
+        srv.enrol_landmark(&a).await;
+        srv.enrol_landmark(&b).await;
+        for alg in [
+            SignatureAlgorithm::Ed25519,
+            SignatureAlgorithm::EcdsaP384Sha384,
+        ] {
+            let chip = ChipKey(SecretKey::generate(alg));
+            let id = format!("GPU-{alg:?}");
+            srv.enrol_chip(&id, &chip).await;
+            let m1 = measure(&a, &id, &chip, 1.2, 0);
+            let (st, out) = srv.post_measurement(&m1).await;
+            assert_eq!(st, 200, "{out}");
+            assert_eq!(out["status"], "stored");
+            let (st, out) = srv.post_measurement(&measure(&b, &id, &chip, 1.5, 0)).await;
+            assert_eq!(st, 200, "{out}");
+            assert_eq!(out["verdict"]["verdict"], "verified", "{out}");
+            assert_eq!(out["verdict"]["landmarks_used"], 2);
+            assert!(out["verdict"]["max_radius_km"].as_f64().expect("radius") < 160.0);
+            assert_eq!(out["alerts"], json!([]));
+            // Redelivery of the same bytes: a no-op, over JSON and as raw bytes.
+            let (st, out) = srv.post_measurement(&m1).await;
+            assert_eq!((st, out["status"].as_str()), (200, Some("duplicate")));
+            let raw = srv
+                .http
+                .post(format!("{}/v1/locate/measurements", srv.base))
+                .header("content-type", "application/octet-stream")
+                .body(m1.encoded().to_vec())
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(raw.status().as_u16(), 200);
+            let (_, hist) = srv.get(&format!("/v1/locate/chips/{id}/verdicts")).await;
+            assert_eq!(
+                serde_json::from_str::<Value>(&hist)
+                    .expect("json")
+                    .as_array()
+                    .expect("array")
+                    .len(),
+                2
+            );
+            let (st, status) = srv.get(&format!("/v1/locate/chips/{id}")).await;
+            assert_eq!(st, 200);
+            let status: Value = serde_json::from_str(&status).expect("json");
+            assert_eq!(status["latest_verdict"]["verdict"], "verified");
+            assert_eq!(status["open_alerts"], json!([]));
+            let (st, svg) = srv.get(&format!("/v1/locate/chips/{id}/map.svg")).await;
+            assert_eq!(st, 200);
+            assert!(svg.contains("<svg") && svg.contains("</svg>"));
+        }
+        assert_eq!(
+            srv.counter("stackport_locate_measurements_accepted_total"),
+            4
+        );
+        assert_eq!(
+            srv.counter("stackport_locate_measurements_duplicate_total"),
+            4
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_measurements_are_rejected_counted_and_not_stored() {
+    for_each_backend(|db| async move {
+        let store = db.open().await;
+        let srv = Server::start(store.clone()).await;
+        let a = landmark("lm-sin-a", 1.29, 103.85);
+        srv.enrol_landmark(&a).await;
+        let chip = ChipKey(SecretKey::generate(SignatureAlgorithm::Ed25519));
+        srv.enrol_chip("GPU-1", &chip).await;
+        let expect = |(st, body): (u16, Value), status: u16, code: &str| {
+            assert_eq!(st, status, "{body}");
+            assert_eq!(body["error"]["code"], code, "{body}");
+        };
+        expect(srv.post("/v1/locate/measurements", json!({"measurement": "AAAA"})).await, 400, "malformed_measurement");
+        expect(srv.post("/v1/locate/measurements", json!({"measurement": "not base64!"})).await, 400, "malformed_measurement");
+        expect(srv.post("/v1/locate/measurements", json!({"nothing": 1})).await, 400, "invalid_json");
+        // Unknown chip, unknown landmark.
+        expect(srv.post_measurement(&measure(&a, "GPU-404", &chip, 1.0, 0)).await, 422, "unknown_chip");
+        let stranger = landmark("lm-x", 0.0, 0.0);
+        expect(srv.post_measurement(&measure(&stranger, "GPU-1", &chip, 1.0, 0)).await, 422, "unknown_landmark");
+        // A landmark impersonated with another key; a chip impersonated with another key.
+        let impostor = Landmark { key: LandmarkKey(SecretKey::generate(SignatureAlgorithm::Ed25519)), ..landmark("lm-sin-a", 1.29, 103.85) };
+        expect(srv.post_measurement(&measure(&impostor, "GPU-1", &chip, 1.0, 0)).await, 422, "invalid_signature");
+        let clone = ChipKey(SecretKey::generate(SignatureAlgorithm::Ed25519));
+        expect(srv.post_measurement(&measure(&a, "GPU-1", &clone, 1.0, 0)).await, 422, "invalid_signature");
+        // Signed by the real landmark, but zero or absurd RTT, or too old.
+        for rtt_ns in [0u64, 60_000_000_000] {
+            let mut m = measure(&a, "GPU-1", &chip, 1.0, 0).measurement;
+            m.min_rtt_ns = rtt_ns;
+            expect(srv.post_measurement(&m.sign(&a.key)).await, 422, "invalid_rtt");
+        }
+        expect(srv.post_measurement(&measure(&a, "GPU-1", &chip, 1.0, 8 * 24 * 3600)).await, 422, "stale_measurement");
+        // Nothing was stored.
+        assert!(store.chip_measurements("GPU-1", 0).await.expect("read").is_empty());
+        assert!(store.latest_verdict("GPU-1").await.expect("read").is_none());
+        assert_eq!(srv.counter("stackport_locate_rejected_invalid_signature_total"), 2);
+        assert_eq!(srv.counter("stackport_locate_rejected_malformed_measurement_total"), 2);
+        assert_eq!(srv.counter("stackport_locate_rejected_invalid_rtt_total"), 2);
+        assert_eq!(srv.counter("stackport_locate_rejected_unknown_chip_total"), 1);
+        assert_eq!(srv.counter("stackport_locate_measurements_accepted_total"), 0);
+        // Bad enrolments.
+        let key = chip.0.public_key().to_string();
+        let site = json!({"lat": 1.3, "lon": 103.8, "country": "SG"});
+        let enrol = |id: &str, key: &str, site: Value| json!({"id": id, "public_key": key, "model": "H100", "owner": "o", "site": site});
+        expect(srv.post("/v1/locate/chips", enrol("GPU-1", &key, site.clone())).await, 409, "already_enrolled");
+        expect(srv.post("/v1/locate/chips", enrol("GPU-2", "ed25519:00", site.clone())).await, 400, "invalid_public_key");
+        let other = ChipKey(SecretKey::generate(SignatureAlgorithm::Ed25519)).0.public_key().to_string();
+        expect(srv.post("/v1/locate/chips", enrol("GPU-2", &other, json!({"lat": 91.0, "lon": 0.0, "country": "SG"}))).await, 400, "invalid_coordinates");
+        expect(srv.post("/v1/locate/chips", enrol("GPU-2", &other, json!({"lat": 1.0, "lon": 0.0, "country": "XX"}))).await, 400, "invalid_country");
+        expect(srv.post("/v1/locate/chips", enrol("GPU 2", &other, site)).await, 400, "invalid_request");
+        expect(
+            srv.post("/v1/locate/landmarks", json!({"id": "lm-y", "public_key": key, "lat": 0.0, "lon": 181.0})).await,
+            400,
+            "invalid_coordinates",
+        );
+        assert_eq!(store.chips().await.expect("read").len(), 1);
+        assert_eq!(store.landmarks().await.expect("read").len(), 1);
+        let (st, _) = srv.get("/v1/locate/chips/GPU-404").await;
+        assert_eq!(st, 404);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn alerts_in_each_category_and_the_report() {
+    for_each_backend(|db| async move {
+        let store = db.open().await;
+        let srv = Server::start(store.clone()).await;
+        let sin = landmark("lm-sin-a", 1.29, 103.85);
+        let tyo = landmark("lm-tyo", 35.68, 139.69);
+        let pek = landmark("lm-pek", 39.90, 116.40);
+        for l in [&sin, &tyo, &pek] {
+            srv.enrol_landmark(l).await;
+        }
+        // Licensed in Singapore, answering 1 ms from Beijing: elsewhere and diverted.
+        let diverted = ChipKey(SecretKey::generate(SignatureAlgorithm::EcdsaP384Sha384));
+        srv.enrol_chip("GPU-PEK", &diverted).await;
+        let (st, out) = srv
+            .post_measurement(&measure(&pek, "GPU-PEK", &diverted, 1.0, 0))
+            .await;
+        assert_eq!(st, 200, "{out}");
+        assert_eq!(out["verdict"]["verdict"], "violation");
+        assert_eq!(
+            categories(&out["alerts"]),
+            ["diverted", "located_elsewhere"]
+        );
+        // Licensed in Singapore, 1 ms from Tokyo: elsewhere, not in a prohibited country.
+        let tokyo = ChipKey(SecretKey::generate(SignatureAlgorithm::Ed25519));
+        srv.enrol_chip("GPU-TYO", &tokyo).await;
+        let (_, out) = srv
+            .post_measurement(&measure(&tyo, "GPU-TYO", &tokyo, 1.0, 0))
+            .await;
+        assert_eq!(categories(&out["alerts"]), ["located_elsewhere"]);
+        // One key 1 ms from Singapore, then 1 ms from Tokyo a minute later: a clone.
+        let cloned = ChipKey(SecretKey::generate(SignatureAlgorithm::Ed25519));
+        srv.enrol_chip("GPU-CLONE", &cloned).await;
+        let (_, out) = srv
+            .post_measurement(&measure(&sin, "GPU-CLONE", &cloned, 1.0, 60))
+            .await;
+        assert_eq!(out["verdict"]["verdict"], "verified", "{out}");
+        let (_, out) = srv
+            .post_measurement(&measure(&tyo, "GPU-CLONE", &cloned, 1.0, 0))
+            .await;
+        assert_eq!(out["verdict"]["reason"], "contradictory", "{out}");
+        let alerts = out["alerts"].as_array().expect("array");
+        assert!(alerts.iter().all(|a| a["category"] == "tampering"), "{out}");
+        assert!(
+            alerts
+                .iter()
+                .any(|a| a["detail"].as_str().expect("str").contains("faster than")),
+            "{out}"
+        );
+        // A landmark that saw forged responses for a chip reports them: tampering.
+        let spoofed = ChipKey(SecretKey::generate(SignatureAlgorithm::Ed25519));
+        srv.enrol_chip("GPU-SPOOF", &spoofed).await;
+        let mut m = measure(&sin, "GPU-SPOOF", &spoofed, 1.0, 0).measurement;
+        m.rejections.forged = 3;
+        let (_, out) = srv.post_measurement(&m.sign(&sin.key)).await;
+        assert_eq!(out["verdict"]["verdict"], "verified");
+        assert_eq!(categories(&out["alerts"]), ["tampering"]);
+        // A chip enrolled two days ago that never checked in.
+        store
+            .enrol_chip(&ChipRecord {
+                id: "GPU-SILENT".into(),
+                public_key: ChipKey(SecretKey::generate(SignatureAlgorithm::Ed25519))
+                    .0
+                    .public_key()
+                    .to_string(),
+                model: "H100".into(),
+                owner: "o".into(),
+                site_lat: 1.3,
+                site_lon: 103.8,
+                site_country: "SG".into(),
+                export_ref: None,
+                checkin_interval_s: 86_400,
+                enrolled_at: now_us() as i64 - 2 * 86_400_000_000,
+            })
+            .await
+            .expect("enrol");
+        let (st, report) = srv.get("/v1/locate/alerts").await;
+        assert_eq!(st, 200);
+        let report: Value = serde_json::from_str(&report).expect("json");
+        let mut seen: Vec<(String, String)> = report
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|a| {
+                (
+                    a["chip_id"].as_str().expect("s").to_string(),
+                    a["category"].as_str().expect("s").to_string(),
+                )
+            })
+            .collect();
+        seen.sort();
+        let want = [
+            ("GPU-CLONE", "tampering"),
+            ("GPU-PEK", "diverted"),
+            ("GPU-PEK", "located_elsewhere"),
+            ("GPU-SILENT", "missed_checkin"),
+            ("GPU-SPOOF", "tampering"),
+            ("GPU-TYO", "located_elsewhere"),
+        ];
+        assert_eq!(seen, want.map(|(a, b)| (a.to_string(), b.to_string())));
+        let (st, csv) = srv.get("/v1/locate/alerts?format=csv").await;
+        assert_eq!(st, 200);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "id,chip_id,category,detail,measurement_id,raised_at,last_seen_at,occurrences"
+        );
+        assert_eq!(lines.len(), 7);
+        assert!(csv.contains(",GPU-SILENT,missed_checkin,"));
+        let (st, _) = srv.get("/v1/locate/alerts?format=xml").await;
+        assert_eq!(st, 400);
+        // Resolving removes an alert from the report.
+        let first = report[0]["id"].as_i64().expect("id");
+        let (st, _) = srv
+            .post(&format!("/v1/locate/alerts/{first}/resolve"), json!({}))
+            .await;
+        assert_eq!(st, 200);
+        let (st, _) = srv
+            .post(&format!("/v1/locate/alerts/{first}/resolve"), json!({}))
+            .await;
+        assert_eq!(st, 404);
+        let (_, after) = srv.get("/v1/locate/alerts").await;
+        assert_eq!(
+            serde_json::from_str::<Value>(&after)
+                .expect("json")
+                .as_array()
+                .expect("array")
+                .len(),
+            5
+        );
+    })
+    .await;
+}
+
+/// Two server instances share one durable JetStream consumer and one database; every
+/// measurement is stored once although some are published twice, and garbage is acked and
+/// counted, not redelivered forever.
+#[tokio::test]
+async fn jetstream_consumers_share_a_fleet_idempotently() {
+    let Ok(nats) = std::env::var("STACKPORT_TEST_NATS") else {
+        eprintln!("note: STACKPORT_TEST_NATS is not set; skipping the JetStream test");
+        return;
+    };
+    for_each_backend(|db| {
+        let nats = nats.clone();
+        async move {
+            let store = db.open().await;
+            let unique = format!("{}_{}", std::process::id(), now_us());
+            let stream = format!("STACKPORT_TEST_{unique}");
+            let subject = format!("test.{unique}.measurements");
+            let lm = landmark("lm-sin-a", 1.29, 103.85);
+            let chip = ChipKey(SecretKey::generate(SignatureAlgorithm::Ed25519));
+            let first = Server::start(store.clone()).await;
+            first.enrol_landmark(&lm).await;
+            first.enrol_chip("GPU-1", &chip).await;
+            let mut instances = Vec::new();
+            for _ in 0..2 {
+                let metrics = Arc::new(Metrics::default());
+                let svc = LocateService::new(store.clone(), &metrics, LocateConfig::default())
+                    .expect("service");
+                let task =
+                    start_nats_consumer(svc, &nats, &stream, &format!("{subject}.>"), "registry")
+                        .await
+                        .expect("consumer");
+                instances.push((metrics, task));
+            }
+            let client = async_nats::connect(&nats).await.expect("connect");
+            let js = async_nats::jetstream::new(client);
+            let mut ids = Vec::new();
+            for i in 0..20 {
+                let m = measure(&lm, "GPU-1", &chip, 1.0 + i as f64 * 0.01, 0);
+                ids.push(m.measurement.id.to_string());
+                let copies = if i % 4 == 0 { 2 } else { 1 };
+                for _ in 0..copies {
+                    js.publish(format!("{subject}.lm-sin-a"), m.encoded().to_vec().into())
+                        .await
+                        .expect("publish")
+                        .await
+                        .expect("ack");
+                }
+            }
+            js.publish(format!("{subject}.lm-sin-a"), b"garbage".to_vec().into())
+                .await
+                .expect("publish")
+                .await
+                .expect("ack");
+            let total = |name: &str| -> u64 {
+                instances
+                    .iter()
+                    .map(|(m, _)| {
+                        m.render_text()
+                            .lines()
+                            .find_map(|l| {
+                                l.strip_prefix(&format!("{name} "))
+                                    .map(|v| v.trim().parse::<u64>().expect("n"))
+                            })
+                            .unwrap_or(0)
+                    })
+                    .sum()
+            };
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while total("stackport_locate_nats_acked_total") < 26
+                && std::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            assert_eq!(total("stackport_locate_nats_acked_total"), 26);
+            assert_eq!(total("stackport_locate_measurements_accepted_total"), 20);
+            assert_eq!(total("stackport_locate_measurements_duplicate_total"), 5);
+            assert_eq!(
+                total("stackport_locate_rejected_malformed_measurement_total"),
+                1
+            );
+            let stored = store.chip_measurements("GPU-1", 0).await.expect("read");
+            let mut got: Vec<String> = stored.into_iter().map(|m| m.id).collect();
+            got.sort();
+            ids.sort();
+            assert_eq!(got, ids);
+            for (_, t) in instances {
+                t.abort();
+            }
+            let _ = js.delete_stream(&stream).await;
+        }
+    })
+    .await;
+}
