@@ -77,6 +77,21 @@ fn bench(c: &mut Criterion) {
     let zone = atlas.zone(&CountryCode::default_prohibited()).unwrap();
     let verifier = Verifier::new(&zone, 0.0).unwrap();
     let (landmarks, chips) = fleet(20_000, 7);
+    let mut mix = [0usize; 3];
+    let mut caps = 0usize;
+    for chip in &chips {
+        let a = verifier.verify(&landmarks, &chip.observations, chip.site);
+        mix[a.verdict as usize] += 1;
+        caps += chip.observations.len();
+    }
+    eprintln!(
+        "fleet: {} chips, {:.1} measurements each on average; verified {}, inconclusive {}, violation {}",
+        chips.len(),
+        caps as f64 / chips.len() as f64,
+        mix[0],
+        mix[1],
+        mix[2]
+    );
 
     let mut group = c.benchmark_group("locate");
     group.throughput(Throughput::Elements(chips.len() as u64));

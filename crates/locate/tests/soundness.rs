@@ -224,3 +224,66 @@ fn chip_deep_in_china_is_a_violation_and_taipei_can_be_verified() {
         (Verdict::Violation, None, false)
     );
 }
+
+/// A worldwide honest fleet (the benchmark's generator: 8 nearest of 300 landmarks plus 12–32
+/// random ones, stretch 1.2–2.5, 0.2–3 ms extra): violations only for chips truly in the PRC.
+#[test]
+fn honest_worldwide_fleet_has_no_violation_outside_the_prc() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    let (_, zone) = prc();
+    let mut rng = StdRng::seed_from_u64(11);
+    let point = |rng: &mut StdRng| {
+        let z: f64 = rng.gen_range(-0.77..0.94);
+        GeoPoint::new(z.asin().to_degrees(), rng.gen_range(-180.0..180.0)).unwrap()
+    };
+    let points: Vec<GeoPoint> = (0..300).map(|_| point(&mut rng)).collect();
+    let set = LandmarkSet::new(
+        points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("L{i}"), *p)),
+    )
+    .unwrap();
+    let v = Verifier::new(zone, 0.0).unwrap();
+    let (mut in_prc, mut verified) = (0, 0);
+    for _ in 0..4000 {
+        let site = point(&mut rng);
+        let mut order: Vec<(f64, usize)> = points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (site.distance_km(p), i))
+            .collect();
+        order.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut chosen: Vec<usize> = order[..8].iter().map(|o| o.1).collect();
+        let extra = rng.gen_range(12..=32);
+        while chosen.len() < 8 + extra {
+            let k = rng.gen_range(0..points.len());
+            if !chosen.contains(&k) {
+                chosen.push(k);
+            }
+        }
+        let obs: Vec<Observation> = chosen
+            .iter()
+            .map(|&l| Observation {
+                landmark: l,
+                rtt_ms: site.distance_km(&points[l]) / FIBRE_KM_PER_MS_RTT
+                    * rng.gen_range(1.2..2.5)
+                    + rng.gen_range(0.2..3.0),
+            })
+            .collect();
+        let a = v.verify(&set, &obs, site);
+        assert!(a.claim_consistent);
+        if zone.contains(site.lon(), site.lat()) {
+            in_prc += 1;
+            assert!(
+                !a.outside_prohibited && a.verdict != Verdict::Verified,
+                "{site:?} {a:?}"
+            );
+        } else {
+            assert_ne!(a.verdict, Verdict::Violation, "{site:?} {a:?}");
+            verified += (a.verdict == Verdict::Verified) as usize;
+        }
+    }
+    assert!(in_prc > 0 && verified > 3000, "{in_prc} {verified}");
+}

@@ -166,3 +166,69 @@ fn flagged_servers_as_targets_contradict_their_stated_place() {
     assert_eq!(line.verdict, Verdict::Violation);
     assert!(!line.claim_consistent);
 }
+
+/// Power as extra delay δ is added to every round trip (the reference's table, location.md
+/// §2.5, measured with a 161 × 161 grid): printed for BENCHMARKS.md; run with `--nocapture`.
+#[test]
+fn wonderproxy_power_by_added_delay() {
+    let Some(m) = matrix() else { return };
+    let landmarks = batch::parse_landmarks("L.csv", &m.landmarks).unwrap();
+    let rows = batch::parse_measurements("M.csv", &m.measurements, &landmarks).unwrap();
+    let claims = batch::parse_claims("C.csv", &m.claims).unwrap();
+    let atlas = Atlas::natural_earth_50m().unwrap();
+    let zone = atlas.zone(&CountryCode::default_prohibited()).unwrap();
+    let named = [
+        "LaCeiba", "Prague", "Auckland", "Belfast", "Rome", "Santiago", "Shenzhen",
+    ];
+    let name_of = |id: &str| {
+        m.names
+            .iter()
+            .find(|n| n.0 == id)
+            .map(|n| n.1.clone())
+            .unwrap()
+    };
+    let mut previous = usize::MAX;
+    eprintln!("| δ (ms) | flagged landmarks | proven outside CN/HK/MO | median / p90 region radius (km) | violations among clean |");
+    for delta in [0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0] {
+        let delayed: Vec<_> = rows
+            .iter()
+            .map(|r| batch::MeasurementRow {
+                rtt_ms: r.rtt_ms + delta,
+                ..r.clone()
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let (check, out, _) = batch::verify(&landmarks, &delayed, &claims, &zone, 0.0).unwrap();
+        let elapsed = started.elapsed();
+        let (mut total, mut proven, mut violations) = (0, 0, 0);
+        let mut radii = Vec::new();
+        for (claim, line) in claims.iter().zip(&out) {
+            if named.contains(&name_of(&claim.target).as_str()) {
+                continue;
+            }
+            violations += (line.verdict == Verdict::Violation) as usize;
+            if zone.contains(claim.site.lon(), claim.site.lat()) {
+                assert!(!line.outside_prohibited);
+                continue;
+            }
+            total += 1;
+            proven += line.outside_prohibited as usize;
+            if let Some(r) = line.region {
+                radii.push(r.max_radius_km);
+            }
+        }
+        radii.sort_by(f64::total_cmp);
+        let q = |f: f64| radii[((radii.len() - 1) as f64 * f) as usize];
+        eprintln!(
+            "| {delta} | {} | {proven} / {total} ({:.1} %) | {:.0} / {:.0} | {violations} | ({:.0} ms)",
+            check.flagged.iter().filter(|&&f| f).count(),
+            100.0 * proven as f64 / total as f64,
+            q(0.5),
+            q(0.9),
+            elapsed.as_secs_f64() * 1000.0
+        );
+        assert_eq!(violations, 0);
+        assert!(proven <= previous.saturating_add(2));
+        previous = proven;
+    }
+}
