@@ -71,10 +71,10 @@ pub struct MapArgs {
     out: PathBuf,
 }
 
-#[derive(Args)]
-pub struct LandmarkArgs {}
-#[derive(Args)]
-pub struct AgentArgs {}
+// `stackport landmark` and `stackport agent` live in their own file (issue 5, network side).
+#[path = "locate_net.rs"]
+mod net;
+pub use net::{agent, landmark, AgentArgs, LandmarkArgs};
 
 pub fn run(cmd: LocateCommand) -> anyhow::Result<ExitCode> {
     match cmd {
@@ -185,9 +185,3 @@ fn map(a: MapArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn landmark(_: LandmarkArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("landmark: not built yet")
-}
-pub fn agent(_: AgentArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("agent: not built yet")
-}
