@@ -41,6 +41,7 @@ impl Rulebook {
     pub fn timeline(&self, case: &Case<'_>) -> Result<Vec<TimelineStep>, InputError> {
         let mut steps: Vec<TimelineStep> = Vec::new();
         let mut prev_key = None;
+        let mut prev_rules: Vec<u16> = Vec::new();
         for &start in self.change_dates() {
             let mut c = *case;
             c.date = start;
@@ -53,6 +54,7 @@ impl Rulebook {
                 d.review_policy,
             );
             if prev_key.as_ref() == Some(&key) {
+                prev_rules = d.rules.to_vec();
                 continue;
             }
             if let Some(last) = steps.last_mut() {
@@ -83,6 +85,17 @@ impl Rulebook {
             prev_key = Some(key);
         }
         Ok(steps)
+    }
+
+    /// Whether rule `i` is a country-group change naming the case's destination or headquarters.
+    fn change_touches(&self, i: u16, c: &Case<'_>) -> bool {
+        self.changes.iter().any(|ch| {
+            ch.rule == i
+                && ch
+                    .countries
+                    .iter()
+                    .any(|k| *k == c.destination || Some(*k) == c.end_user_hq)
+        })
     }
 
     /// De minimis: the threshold for the destination (the lowest that applies) and whether

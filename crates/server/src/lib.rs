@@ -14,6 +14,7 @@ use std::sync::Arc;
 use axum::{routing::get, Router};
 use stackport_store::Storage;
 
+pub mod controls;
 pub mod error;
 pub mod ledger;
 pub mod locate;
@@ -63,12 +64,14 @@ pub async fn app(ctx: ServerContext) -> anyhow::Result<Router> {
     let screening = screening::router(&ctx).await?;
     let ledger = ledger::router(&ctx).await?;
     let locate = locate::router(&ctx).await?;
+    let controls = controls::router(&ctx).await?;
     let metrics = ctx.metrics.clone();
     let health_store = ctx.store.clone();
     let router = Router::new()
         .merge(screening)
         .merge(ledger)
         .merge(locate)
+        .merge(controls)
         .route(
             "/v1/health",
             get(move || {

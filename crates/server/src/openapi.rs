@@ -15,6 +15,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     doc.merge(crate::screening::ScreeningApi::openapi());
     doc.merge(crate::ledger::LedgerApi::openapi());
     doc.merge(crate::locate::LocateApi::openapi());
+    doc.merge(crate::controls::ControlsApi::openapi());
     doc
 }
 
