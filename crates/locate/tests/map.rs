@@ -12,7 +12,7 @@ fn svg_shows_the_verdict() {
     let zone = atlas.zone(&CountryCode::default_prohibited()).unwrap();
     let landmarks = LandmarkSet::new([
         ("sin<1>".to_string(), GeoPoint::new(1.29, 103.85).unwrap()),
-        ("kul".to_string(), GeoPoint::new(3.14, 101.69).unwrap()),
+        ("kul".to_string(), GeoPoint::new(3.139, 101.687).unwrap()),
     ])
     .unwrap();
     let obs = [
