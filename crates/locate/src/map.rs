@@ -174,20 +174,67 @@ pub fn render_svg(view: &MapView<'_>) -> String {
     }
     s.push_str("</g>\n");
 
+    // The region: arcs sampled once, chained into closed loops (an arc ends at the corner
+    // where the next begins) for a translucent fill, then stroked.
+    let arcs: Vec<Vec<Vec3>> = region
+        .boundary()
+        .iter()
+        .map(|arc| {
+            let n = (((arc.to - arc.from) / std::f64::consts::TAU) * 180.0)
+                .ceil()
+                .max(2.0) as usize;
+            (0..=n)
+                .map(|k| {
+                    region.point_on_circle(
+                        arc.cap,
+                        arc.from + (arc.to - arc.from) * k as f64 / n as f64,
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let poles = [[0.0, 0.0, 1.0], [0.0, 0.0, -1.0]];
+    if !poles.iter().any(|p| region.contains(*p)) {
+        let _ = writeln!(
+            s,
+            r##"<g id="region-fill" fill="#0b3d91" fill-opacity="0.18" stroke="none">"##
+        );
+        let mut used = vec![false; arcs.len()];
+        for first in 0..arcs.len() {
+            if used[first] {
+                continue;
+            }
+            used[first] = true;
+            let mut lp: Vec<Vec3> = arcs[first].clone();
+            loop {
+                let end = *lp.last().expect("arcs have points");
+                let next = (0..arcs.len())
+                    .filter(|&k| !used[k])
+                    .map(|k| (crate::geo::angle(end, arcs[k][0]), k))
+                    .filter(|(d, _)| *d < 1e-6)
+                    .min_by(|a, b| a.0.total_cmp(&b.0));
+                match next {
+                    Some((_, k)) => {
+                        used[k] = true;
+                        lp.extend_from_slice(&arcs[k][1..]);
+                    }
+                    None => break,
+                }
+            }
+            let pts: Vec<(f64, f64)> = lp.iter().map(|v| unit_to_lonlat(*v)).collect();
+            let d = polyline(&pts, true);
+            if d.ends_with('Z') {
+                let _ = writeln!(s, r##"<path d="{d}"/>"##);
+            }
+        }
+        s.push_str("</g>\n");
+    }
     let _ = writeln!(
         s,
         r##"<g id="region" fill="none" stroke="#0b3d91" stroke-width="2.5">"##
     );
-    for arc in region.boundary() {
-        let n = (((arc.to - arc.from) / std::f64::consts::TAU) * 180.0)
-            .ceil()
-            .max(2.0) as usize;
-        let pts: Vec<(f64, f64)> = (0..=n)
-            .map(|k| {
-                let t = arc.from + (arc.to - arc.from) * k as f64 / n as f64;
-                unit_to_lonlat(region.point_on_circle(arc.cap, t))
-            })
-            .collect();
+    for pts in &arcs {
+        let pts: Vec<(f64, f64)> = pts.iter().map(|v| unit_to_lonlat(*v)).collect();
         let _ = writeln!(s, r##"<path d="{}"/>"##, polyline(&pts, false));
     }
     s.push_str("</g>\n");
