@@ -30,8 +30,10 @@
 //!    `a.reason` (why a violation or inconclusive). Observations may repeat a landmark;
 //!    the minimum RTT counts. RTTs must already be validated with [`bounds::validate_rtt_ms`].
 //!    Fleets: `verifier.verify_many(&landmarks, chips)` runs on rayon's pool.
-//! 5. Pictures: `map::render_svg(&atlas, &zone, &landmarks, &observations, claimed_site, tau_min_ms) -> String`
-//!    (a standalone SVG document of one verdict).
+//! 5. Pictures: `map::render_svg(&map::MapView { atlas: &atlas, zone: &zone, landmarks: &landmarks,
+//!    observations: &obs, site, tau_min_ms, title: chip_id }) -> String` (a standalone SVG
+//!    document of one verdict: countries, prohibited ones shaded, landmarks and their disks, the
+//!    region, the licensed site, a caption with the verdict).
 //!
 //! Batch CSV contract of `stackport locate verify` / `landmarks-check`: [`batch`].
 //!
