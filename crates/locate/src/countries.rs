@@ -20,7 +20,7 @@
 //! The region is then tested with every cap widened by the same margin (plus the 1 m slack of
 //! [`crate::region`]). Soundness: if the region `K` meets the country `P`, either some point of
 //! `∂P` lies in `K`, hence within 100 m of an arc, so the arc meets the widened caps — found
-//! exactly by [`arc_meets`] (an arc meets an intersection of caps iff an endpoint lies in it or
+//! exactly by `arc_meets` (an arc meets an intersection of caps iff an endpoint lies in it or
 //! one of its crossings with a cap circle does); or `K` does not touch `∂P` and every connected
 //! component of `K` lies wholly inside or outside `P`, and the region's witnesses (one in every
 //! component) are tested with the exact point-in-polygon test. "Misses" is claimed only when
