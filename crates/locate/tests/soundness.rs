@@ -287,3 +287,70 @@ fn honest_worldwide_fleet_has_no_violation_outside_the_prc() {
     }
     assert!(in_prc > 0 && verified > 3000, "{in_prc} {verified}");
 }
+
+/// Exactness on the real PRC polygons, single disks: against an independent oracle (every
+/// lon/lat edge of CHN, HKG and MAC sampled every ≤ 200 m, so the sampled distance to the
+/// border overestimates the true one by at most 0.1 km), a disk that stops 0.25 km short of
+/// the border is proven to miss, and one that reaches past it is never.
+#[test]
+fn single_disks_against_the_real_prc_border_are_decided_exactly() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use stackport_locate::geo::{angle, lonlat_to_unit};
+    let (atlas, zone) = prc();
+    let mut samples = Vec::new();
+    for c in atlas
+        .countries()
+        .iter()
+        .filter(|c| ["CHN", "HKG", "MAC"].contains(&c.adm0_a3.as_str()))
+    {
+        for ring in c.polygons.iter().flatten() {
+            for w in ring.windows(2) {
+                let (p, q) = (w[0], w[1]);
+                let len =
+                    angle(lonlat_to_unit(p[0], p[1]), lonlat_to_unit(q[0], q[1])) * EARTH_RADIUS_KM;
+                // Edge length on the sphere ≤ R·√(Δφ² + Δλ²); sample by that bound.
+                let bound = EARTH_RADIUS_KM
+                    * ((q[0] - p[0]).to_radians().hypot((q[1] - p[1]).to_radians()));
+                let n = (bound.max(len) / 0.2).ceil().max(1.0) as usize;
+                for k in 0..n {
+                    let t = k as f64 / n as f64;
+                    samples.push(lonlat_to_unit(
+                        p[0] + t * (q[0] - p[0]),
+                        p[1] + t * (q[1] - p[1]),
+                    ));
+                }
+            }
+        }
+    }
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut checked = 0;
+    while checked < 40 {
+        let centre = GeoPoint::new(rng.gen_range(15.0..50.0), rng.gen_range(75.0..130.0)).unwrap();
+        if zone.contains(centre.lon(), centre.lat()) {
+            continue;
+        }
+        let c = centre.to_unit();
+        let gap = samples
+            .iter()
+            .map(|s| angle(c, *s))
+            .fold(f64::INFINITY, f64::min)
+            * EARTH_RADIUS_KM;
+        if gap > 3000.0 {
+            continue;
+        }
+        checked += 1;
+        let short = Region::from_disks([(c, gap - 0.25)]);
+        assert_eq!(
+            zone.relation(&short),
+            Relation::Misses,
+            "{centre:?} gap {gap} km"
+        );
+        let reach = Region::from_disks([(c, gap + 0.01)]);
+        assert_ne!(
+            zone.relation(&reach),
+            Relation::Misses,
+            "{centre:?} gap {gap} km"
+        );
+    }
+}
