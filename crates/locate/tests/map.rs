@@ -56,7 +56,13 @@ fn svg_shows_the_verdict() {
         .next()
         .unwrap();
     assert!(region.contains("<path d=\"M"), "region boundary drawn");
-    let fill = svg.split("<g id=\"region-fill\"").nth(1).unwrap().split("</g>").next().unwrap();
+    let fill = svg
+        .split("<g id=\"region-fill\"")
+        .nth(1)
+        .unwrap()
+        .split("</g>")
+        .next()
+        .unwrap();
     assert!(fill.contains("Z\"/>"), "region filled as a closed loop");
     assert!(svg.contains("<g id=\"site\""));
     assert!(svg.contains("chip-1: verified (outside prohibited: true, site consistent: true"));
