@@ -106,16 +106,29 @@ struct Loaded {
 fn load(i: &VerifyInputs) -> anyhow::Result<Loaded> {
     stackport_locate::bounds::validate_tau_min_ms(i.tau_min_ms).context("--tau-min-ms")?;
     let prohibited = CountryCode::parse_list(&i.prohibited).context("--prohibited")?;
-    let landmarks = batch::parse_landmarks(&i.landmarks.display().to_string(), &read(&i.landmarks)?)?;
-    let rows =
-        batch::parse_measurements(&i.measurements.display().to_string(), &read(&i.measurements)?, &landmarks)?;
+    let landmarks =
+        batch::parse_landmarks(&i.landmarks.display().to_string(), &read(&i.landmarks)?)?;
+    let rows = batch::parse_measurements(
+        &i.measurements.display().to_string(),
+        &read(&i.measurements)?,
+        &landmarks,
+    )?;
     let claims = batch::parse_claims(&i.claims.display().to_string(), &read(&i.claims)?)?;
     let atlas = Atlas::natural_earth_50m()?;
-    Ok(Loaded { landmarks, rows, claims, atlas, prohibited })
+    Ok(Loaded {
+        landmarks,
+        rows,
+        claims,
+        atlas,
+        prohibited,
+    })
 }
 
 fn report_flagged(landmarks: &stackport_locate::LandmarkSet, flagged: &[bool]) {
-    let ids: Vec<&str> = (0..landmarks.len()).filter(|&i| flagged[i]).map(|i| landmarks.id(i)).collect();
+    let ids: Vec<&str> = (0..landmarks.len())
+        .filter(|&i| flagged[i])
+        .map(|i| landmarks.id(i))
+        .collect();
     if !ids.is_empty() {
         eprintln!(
             "note: {} landmark(s) contradict 2/3 c with other landmarks and were not used: {}",
@@ -129,7 +142,8 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     check_format(&a.format)?;
     let l = load(&a.inputs)?;
     let zone = l.atlas.zone(&l.prohibited).context("--prohibited")?;
-    let (check, lines, _) = batch::verify(&l.landmarks, &l.rows, &l.claims, &zone, a.inputs.tau_min_ms)?;
+    let (check, lines, _) =
+        batch::verify(&l.landmarks, &l.rows, &l.claims, &zone, a.inputs.tau_min_ms)?;
     report_flagged(&l.landmarks, &check.flagged);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -143,8 +157,13 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
 
 fn landmarks_check(a: LandmarksCheckArgs) -> anyhow::Result<ExitCode> {
     check_format(&a.format)?;
-    let landmarks = batch::parse_landmarks(&a.landmarks.display().to_string(), &read(&a.landmarks)?)?;
-    let rows = batch::parse_measurements(&a.measurements.display().to_string(), &read(&a.measurements)?, &landmarks)?;
+    let landmarks =
+        batch::parse_landmarks(&a.landmarks.display().to_string(), &read(&a.landmarks)?)?;
+    let rows = batch::parse_measurements(
+        &a.measurements.display().to_string(),
+        &read(&a.measurements)?,
+        &landmarks,
+    )?;
     let (_, lines) = batch::landmarks_check(&landmarks, &rows);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -163,11 +182,20 @@ fn map(a: MapArgs) -> anyhow::Result<ExitCode> {
         .claims
         .iter()
         .find(|c| c.target == a.target)
-        .with_context(|| format!("target {:?} is not in {}", a.target, a.inputs.claims.display()))?;
+        .with_context(|| {
+            format!(
+                "target {:?} is not in {}",
+                a.target,
+                a.inputs.claims.display()
+            )
+        })?;
     let check = batch::screen(&l.landmarks, &l.rows);
     report_flagged(&l.landmarks, &check.flagged);
     let by_target = batch::observations_by_target(&l.landmarks, &l.rows, &check.flagged);
-    let observations = by_target.get(a.target.as_str()).cloned().unwrap_or_default();
+    let observations = by_target
+        .get(a.target.as_str())
+        .cloned()
+        .unwrap_or_default();
     let svg = render_svg(&MapView {
         atlas: &l.atlas,
         zone: &zone,
@@ -184,4 +212,3 @@ fn map(a: MapArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
-
