@@ -864,14 +864,18 @@ async fn screen_batch(
     // Scoring a whole batch is CPU work: off the async threads. Validation is all-or-nothing:
     // one bad party rejects the batch and nothing is stored.
     let items = tokio::task::spawn_blocking(move || {
-        let mut items = Vec::with_capacity(queries.len());
-        for (i, (id, q)) in queries.into_iter().enumerate() {
-            let r = screener
-                .screen(&q, top, threshold)
-                .map_err(|e| query_error(e, &format!("parties[{i}].")))?;
-            items.push((id, q, r));
-        }
-        Ok::<_, ApiError>(items)
+        // The screener scores the parties in parallel (rayon); results come back in order.
+        let parties: Vec<Query> = queries.iter().map(|(_, q)| q.clone()).collect();
+        let results = screener.screen_many(&parties, top, threshold);
+        queries
+            .into_iter()
+            .zip(results)
+            .enumerate()
+            .map(|(i, ((id, q), r))| {
+                r.map(|r| (id, q, r))
+                    .map_err(|e| query_error(e, &format!("parties[{i}].")))
+            })
+            .collect::<Result<Vec<_>, ApiError>>()
     })
     .await
     .map_err(ApiError::internal)??;
