@@ -354,3 +354,30 @@ fn single_disks_against_the_real_prc_border_are_decided_exactly() {
         );
     }
 }
+
+/// Every Natural Earth country can be a prohibited zone (poles, antimeridian, tiny islands),
+/// and its own interior points are never proven outside it.
+#[test]
+fn every_country_prepares_and_contains_its_own_points() {
+    let (atlas, _) = prc();
+    let codes: Vec<CountryCode> = atlas
+        .countries()
+        .iter()
+        .map(|c| CountryCode::parse(&c.adm0_a3).unwrap())
+        .collect();
+    let started = std::time::Instant::now();
+    let world = atlas.zone(&codes).unwrap();
+    eprintln!("whole-world zone prepared in {:?}", started.elapsed());
+    for c in atlas.countries() {
+        // A vertex of the country's largest ring: on its border, so any disk around it meets it.
+        let ring = c.polygons.iter().flatten().max_by_key(|r| r.len()).unwrap();
+        let v = ring[ring.len() / 2];
+        let p = GeoPoint::new(v[1], v[0]).unwrap();
+        let zone = atlas
+            .zone(&[CountryCode::parse(&c.adm0_a3).unwrap()])
+            .unwrap();
+        let region = Region::from_disks([(p.to_unit(), 5.0)]);
+        assert_ne!(zone.relation(&region), Relation::Misses, "{}", c.adm0_a3);
+        assert_ne!(world.relation(&region), Relation::Misses, "{}", c.adm0_a3);
+    }
+}
