@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 mod cmd;
 
 #[derive(Parser)]
-#[command(name = "stackport", version, about = "Compliance for full-stack AI exports")]
+#[command(
+    name = "stackport",
+    version,
+    about = "Compliance for full-stack AI exports"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,6 +45,9 @@ enum Command {
     Landmark(cmd::locate::LandmarkArgs),
     /// Run the chip agent (answers landmark challenges with the chip key).
     Agent(cmd::locate::AgentArgs),
+    /// Benchmarks and evaluation runs whose figures go into BENCHMARKS.md.
+    #[command(subcommand)]
+    Bench(cmd::bench::BenchCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -58,9 +65,19 @@ fn main() -> std::process::ExitCode {
         Command::Locate(c) => cmd::locate::run(c),
         Command::Landmark(a) => cmd::locate::landmark(a),
         Command::Agent(a) => cmd::locate::agent(a),
+        Command::Bench(c) => cmd::bench::run(c),
     };
     match result {
         Ok(code) => code,
+        // A closed pipe (`stackport screen ... | head`) ends output quietly, as Unix tools do.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            std::process::ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::from(2)

@@ -288,6 +288,45 @@ impl Index {
     }
 }
 
+/// Similarity of a query word to an index word that candidate retrieval did not already
+/// relate to it. Retrieval finds every exact, one-edit, phonetic and variant-group neighbour of
+/// words of four letters or more, so what is left is a variant group of short words and the
+/// high-Jaro-Winkler branch of [`word_sim`], which needs the same first letter to reach 0.92.
+pub(crate) fn residual_sim(
+    q: &[u8],
+    q_group: Option<&str>,
+    w: &[u8],
+    w_group: Option<&str>,
+    w_kind: TokenKind,
+) -> f32 {
+    if w_kind != TokenKind::Word || q == w {
+        return if q == w { 1.0 } else { 0.0 };
+    }
+    if q_group.is_some() && q_group == w_group {
+        return 0.95;
+    }
+    let min_len = q.len().min(w.len());
+    if min_len < 3 || q[0] != w[0] {
+        return 0.0;
+    }
+    if q.len() < 4 || w.len() < 4 {
+        // Short words were not looked up fuzzily: apply the full rule.
+        return word_sim(q, &[], q_group, w, &[], w_group, w_kind);
+    }
+    let max_len = q.len().max(w.len()) as f32;
+    let jaro_max = (2.0 + min_len as f32 / max_len) / 3.0;
+    let prefix = q.iter().zip(w).take(4).take_while(|(a, b)| a == b).count() as f32;
+    if jaro_max + prefix * 0.1 * (1.0 - jaro_max) < 0.92 {
+        return 0.0;
+    }
+    let jw = jaro_winkler(q, w) as f32;
+    if jw >= 0.92 && jw - 0.06 >= MIN_TOKEN_SIM {
+        jw - 0.06
+    } else {
+        0.0
+    }
+}
+
 /// Similarity of two word tokens. Exact: 1. Known transliteration variants of one given name:
 /// 0.95. One typing error in a word of five letters or more: at least 0.92 (four-letter words
 /// differ by one letter too often to be the same name: "long" / "lang"). A shared phonetic key

@@ -1,4 +1,5 @@
 //! One module per domain; each owns its subcommands' arguments and wiring.
+pub mod bench;
 pub mod controls;
 pub mod ledger;
 pub mod lists;
