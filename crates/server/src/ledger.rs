@@ -228,6 +228,24 @@ impl DecisionLedger {
         })
     }
 
+    /// Appends canonical entries in order, in one transaction: all of them or none.
+    pub async fn append_batch(
+        &self,
+        canonical: &[String],
+    ) -> Result<Vec<LedgerReceipt>, LedgerServiceError> {
+        let receipts = self.store.ledger_append(canonical).await?;
+        if let Some(c) = &self.appends {
+            c.fetch_add(receipts.len() as u64, Ordering::Relaxed);
+        }
+        Ok(receipts
+            .into_iter()
+            .map(|r| LedgerReceipt {
+                index: r.index,
+                leaf_hash: r.leaf_hash,
+            })
+            .collect())
+    }
+
     /// The number of entries.
     pub async fn size(&self) -> Result<u64, LedgerServiceError> {
         Ok(self.store.ledger_size().await?)
@@ -463,6 +481,12 @@ impl DecisionLedger {
                     if cp.size == frontier.size() {
                         let root = frontier.root();
                         if root != cp.root {
+                            // Point at the lowest stored node that disagrees, if one does: it
+                            // narrows the altered entry down further than the checkpoint can.
+                            if let Some((index, message)) = self.compare_nodes(&completed).await? {
+                                fail(&mut report, Some(index), message);
+                                return Ok(report);
+                            }
                             fail(
                                 &mut report,
                                 Some(last_good_cp),
@@ -509,7 +533,7 @@ impl DecisionLedger {
     }
 
     /// Compares recomputed subtree hashes with the stored ones; returns the first leaf of the
-    /// lowest, leftmost mismatching node.
+    /// lowest (smallest, so most precise), then leftmost, mismatching node.
     async fn compare_nodes(
         &self,
         completed: &[(NodeId, Hash)],
@@ -542,7 +566,7 @@ impl DecisionLedger {
                 if let Some(msg) = problem {
                     if worst
                         .as_ref()
-                        .map_or(true, |(f, l, _)| (first, level) < (*f, *l))
+                        .map_or(true, |(f, l, _)| (level, first) < (*l, *f))
                     {
                         worst = Some((first, level, msg));
                     }

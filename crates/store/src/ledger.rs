@@ -318,6 +318,9 @@ struct Pending {
 /// Group commit of ledger appends: one task takes every append waiting in the queue (up to
 /// `max_batch`) and stores them in one transaction, then answers each caller. While one batch
 /// commits, the next one gathers, so the batch size adapts to the load by itself.
+/// Least pause between batches on SQLite (see the loop of [`GroupCommit`]).
+const SQLITE_WRITER_GAP: std::time::Duration = std::time::Duration::from_millis(1);
+
 #[derive(Clone)]
 pub struct GroupCommit {
     queue: mpsc::Sender<Pending>,
@@ -336,11 +339,13 @@ impl GroupCommit {
 
     async fn run(store: Arc<dyn Storage>, mut rx: mpsc::Receiver<Pending>, max_batch: usize) {
         let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
+        let sqlite = store.backend() == crate::Backend::Sqlite;
         while rx.recv_many(&mut batch, max_batch).await > 0 {
             let entries: Vec<String> = batch
                 .iter_mut()
                 .map(|p| std::mem::take(&mut p.entry))
                 .collect();
+            let started = std::time::Instant::now();
             match store.ledger_append(&entries).await {
                 Ok(receipts) => {
                     for (p, r) in batch.drain(..).zip(receipts) {
@@ -352,6 +357,15 @@ impl GroupCommit {
                         let _ = p.reply.send(Err(replicate(&e)));
                     }
                 }
+            }
+            // SQLite has no queue for its write lock: a waiter polls with growing sleeps
+            // (1 ms … 100 ms, https://www.sqlite.org/c3ref/busy_timeout.html), and a committer
+            // that begins its next transaction at once starves every other writer (another
+            // process's checkpoint, other tables). Leave the lock free for an eighth of the
+            // time it was held (at least 1 ms), so each poll of a waiter has a fair chance;
+            // under load the next batch just grows by what arrives meanwhile.
+            if sqlite {
+                tokio::time::sleep((started.elapsed() / 8).max(SQLITE_WRITER_GAP)).await;
             }
         }
     }
