@@ -494,6 +494,9 @@ impl Rulebook {
                 policy: Option<ReviewPolicy>,
             },
         }
+        // The review policy's entries count only if the answer ends as a licence requirement.
+        let mut policy_rules: SmallVec<[u16; 12]> = SmallVec::new();
+        let mut policy_missing: SmallVec<[&'static str; 4]> = SmallVec::new();
         let answer = if !classification.determined {
             missing.extend(classification.missing.iter().copied());
             ControlAnswer::Unknown
@@ -528,8 +531,16 @@ impl Rulebook {
                 push_unique(&mut rules, self.provision("no-licence-required"));
                 ControlAnswer::Nlr
             } else {
-                let policy =
-                    self.review_policy(snap, item, ctl, dest, from, hq, &mut rules, &mut missing);
+                let policy = self.review_policy(
+                    snap,
+                    item,
+                    ctl,
+                    dest,
+                    from,
+                    hq,
+                    &mut policy_rules,
+                    &mut policy_missing,
+                );
                 let mut chosen = None;
                 let mut exc_unknown = false;
                 for &xi in &snap.exceptions {
@@ -617,6 +628,14 @@ impl Rulebook {
             }
             ControlAnswer::Licence { policy } => (Outcome::LicenseRequired, None, false, policy),
         };
+        if outcome == Outcome::LicenseRequired {
+            for r in policy_rules {
+                push_unique(&mut rules, r);
+            }
+            for m in policy_missing {
+                push_missing(&mut missing, m);
+            }
+        }
         if outcome == Outcome::Undetermined {
             if floor >= Outcome::LicenseRequired {
                 // A licence is needed whatever the missing fact; only the policy may depend on it.

@@ -21,6 +21,9 @@ pub struct TimelineStep {
     /// Entries that start, end or stop being enforced on `from` (what changed the answer).
     pub changed_by: Vec<String>,
     pub citations: Vec<String>,
+    /// Facts the answer needed and did not get (e.g. `end_user.hq_country`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
 }
 
 /// The de minimis answer for a foreign-made item.
@@ -60,17 +63,25 @@ impl Rulebook {
             if let Some(last) = steps.last_mut() {
                 last.through = Some(start.pred().to_string());
             }
+            // What changed: entries with a boundary on this day that the answer before or
+            // after relied on, and country-group changes naming this destination or HQ.
             let changed_by = self
                 .rules
                 .iter()
-                .filter(|r| {
-                    r.effective == start
+                .enumerate()
+                .filter(|(i, r)| {
+                    let i = *i as u16;
+                    (r.effective == start
                         || r.start() == start
                         || r.end == Some(start)
-                        || (c.posture == Posture::Enforced && r.not_enforced_from == Some(start))
+                        || (c.posture == Posture::Enforced && r.not_enforced_from == Some(start)))
+                        && (d.rules.contains(&i)
+                            || prev_rules.contains(&i)
+                            || self.change_touches(i, &c))
                 })
-                .map(|r| format!("{} ({}; {})", r.version(), r.citation, r.fr))
+                .map(|(_, r)| format!("{} ({}; {})", r.version(), r.citation, r.fr))
                 .collect();
+            prev_rules = d.rules.to_vec();
             steps.push(TimelineStep {
                 from: start.to_string(),
                 through: None,
@@ -81,6 +92,7 @@ impl Rulebook {
                 review_policy: d.review_policy.map(|p| p.as_str().into()),
                 changed_by,
                 citations: d.citations(self).into_iter().map(str::to_string).collect(),
+                missing: d.missing.iter().map(|m| m.to_string()).collect(),
             });
             prev_key = Some(key);
         }

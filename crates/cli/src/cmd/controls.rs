@@ -289,7 +289,7 @@ pub enum RulesCommand {
     /// Validate the rulebook (every problem with file, line and field).
     Check(RulesCheckArgs),
     /// How the outcome for an item and destination changed over time, and which rule changed it.
-    Timeline(TimelineArgs),
+    Timeline(Box<TimelineArgs>),
 }
 
 #[derive(Args)]
@@ -583,6 +583,12 @@ pub fn rules(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
                         );
                         for c in &s.changed_by {
                             println!("      changed by {c}");
+                        }
+                        if !s.missing.is_empty() {
+                            println!(
+                                "      missing: {} (give it to decide)",
+                                s.missing.join(", ")
+                            );
                         }
                     }
                 }
