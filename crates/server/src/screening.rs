@@ -1,7 +1,8 @@
 //! Restricted-party screening over HTTP.
 //!
 //! - `POST /v1/screen`: one party; `POST /v1/screen/batch`: up to [`MAX_BATCH`] parties;
-//!   every result is stored (party upserted, result kept) before it is returned.
+//!   every result is stored (party upserted, result kept) and appended to the tamper-evident
+//!   ledger before it is returned, with the ledger receipt (leaf index and hash).
 //! - `GET /v1/lists`: the stored snapshots with their source files, dates and hashes, and which
 //!   one is loaded; `POST /v1/lists/refresh`: pick up a newly loaded snapshot now;
 //!   `GET /v1/lists/{id}/new-hits`: what re-screening found after that snapshot was loaded.
@@ -23,6 +24,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
+use stackport_ledger::{Decision, DecisionKind, DecisionVersions};
 use stackport_screening::{
     diff, Hit, PartyType, Query, QueryError, Screener, ScreeningResult, Snapshot,
     ALGORITHM_VERSION, DEFAULT_THRESHOLD, MAX_NAME_CHARS,
@@ -33,6 +35,7 @@ use stackport_store::{
 use utoipa::{OpenApi, ToSchema};
 
 use crate::error::{ApiError, Json};
+use crate::ledger::{DecisionLedger, LedgerReceipt};
 use crate::ServerContext;
 
 /// Most parties accepted in one batch request (more: HTTP 413 `batch_too_large`).
@@ -205,15 +208,6 @@ impl From<&Hit> for HitDto {
     }
 }
 
-/// Where a stored screening result sits in the tamper-evident ledger.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct LedgerReceipt {
-    /// Index of the ledger entry.
-    pub index: u64,
-    /// RFC 6962 leaf hash of the entry, hex.
-    pub leaf_hash: String,
-}
-
 /// The stored result of screening one party.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ScreenResponse {
@@ -234,8 +228,7 @@ pub struct ScreenResponse {
     pub hits: Vec<HitDto>,
     /// RFC 3339.
     pub screened_at: String,
-    /// The ledger entry recording this result, once the ledger is wired in.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The ledger entry recording this result (its leaf index and RFC 6962 leaf hash).
     pub ledger: Option<LedgerReceipt>,
 }
 
@@ -367,6 +360,8 @@ pub struct ScreeningState {
     hits: Arc<AtomicU64>,
     new_hits: Arc<AtomicU64>,
     snapshot_switches: Arc<AtomicU64>,
+    /// Every stored screening result is appended here.
+    ledger: Arc<DecisionLedger>,
 }
 
 impl ScreeningState {
@@ -591,6 +586,7 @@ pub async fn router(ctx: &ServerContext) -> anyhow::Result<Router> {
     }
     let state = Arc::new(ScreeningState {
         store: ctx.store.clone(),
+        ledger: ctx.ledger.clone(),
         loaded: RwLock::new(None),
         refresh_lock: tokio::sync::Mutex::new(()),
         queries: ctx.metrics.counter(
@@ -765,15 +761,37 @@ async fn store_results(
         })
         .collect();
     let stored = state.store.record_screenings(&records).await?;
-    let responses: Vec<ScreenResponse> = stored
+    let mut responses: Vec<ScreenResponse> = stored
         .iter()
         .zip(items)
         .map(|(s, (id, _, r))| response(s, &r, id))
         .collect();
-    // LEDGER: append each stored screening result to the ledger here, once ServerContext has a
-    // `ledger` handle (another module builds it). For each `(stored[i], responses[i])`: append an
-    // entry naming the screening id, party id, snapshot hash, algorithm, threshold and hit
-    // entity ids, and set `responses[i].ledger = Some(LedgerReceipt { index, leaf_hash })`.
+    // Every stored result goes into the tamper-evident ledger, with the versions it used (the
+    // snapshot's content hash and the algorithm); the receipt goes back in the response.
+    // The appends run concurrently so that the ledger's group commit batches a whole request.
+    let appends = responses.iter().zip(&records).map(|(resp, rec)| {
+        let decision = Decision::now(
+            DecisionKind::Screening,
+            serde_json::json!({ "party": rec.party, "threshold": resp.threshold }),
+            serde_json::json!({
+                "screening": resp.screening,
+                "party": resp.party,
+                "snapshot": resp.snapshot,
+                "snapshot_hashes": resp.snapshot_hashes,
+                "algorithm": resp.algorithm,
+                "hits": resp.hits.iter().map(|h| serde_json::json!({
+                    "entity": h.entity, "score": h.score, "list": h.list, "name": h.name, "matched": h.matched,
+                })).collect::<Vec<_>>(),
+            }),
+            DecisionVersions { lists: Some(loaded.info.hash.clone()), rules: None },
+        );
+        let ledger = state.ledger.clone();
+        async move { ledger.record(&decision).await }
+    });
+    let receipts = futures_util::future::try_join_all(appends).await?;
+    for (resp, receipt) in responses.iter_mut().zip(receipts) {
+        resp.ledger = Some(receipt);
+    }
     state
         .queries
         .fetch_add(responses.len() as u64, Ordering::Relaxed);

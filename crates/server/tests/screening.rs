@@ -114,6 +114,21 @@ async fn screening_api_on_the_bundled_snapshot() {
             assert_eq!(r["snapshot_hashes"].as_array().unwrap().len(), 10);
             let party = r["party"].as_str().unwrap().to_string();
 
+            // The result is in the ledger: the receipt's entry names this screening and its hits.
+            let index = r["ledger"]["index"].as_u64().expect("ledger receipt");
+            let leaf = r["ledger"]["leaf_hash"].as_str().unwrap();
+            assert_eq!(leaf.len(), 64);
+            let (s, entry) = get(&c, format!("{base}/v1/ledger/entries/{index}")).await;
+            assert_eq!(s, 200, "{entry}");
+            assert_eq!(entry["leaf_hash"], leaf);
+            assert_eq!(entry["entry"]["type"], "screening");
+            assert_eq!(entry["entry"]["outputs"]["screening"], r["screening"]);
+            assert_eq!(
+                entry["entry"]["outputs"]["hits"].as_array().unwrap().len(),
+                hits.len()
+            );
+            assert_eq!(entry["entry"]["versions"]["lists"], expected_hash.as_str());
+
             // It was stored: the party and its result with the same hits.
             let stored = store.screenings(&party).await.unwrap();
             assert_eq!(stored.len(), 1);
@@ -215,6 +230,13 @@ async fn screening_api_on_the_bundled_snapshot() {
             assert!(results
                 .iter()
                 .all(|r| r["hits"].as_array().unwrap().len() <= 3));
+            let mut indices: Vec<u64> = results
+                .iter()
+                .map(|r| r["ledger"]["index"].as_u64().unwrap())
+                .collect();
+            indices.sort_unstable();
+            indices.dedup();
+            assert_eq!(indices.len(), 3, "one ledger entry per party");
             let parties_after_batch = store.parties().await.unwrap().len();
             assert_eq!(
                 parties_after_batch,
