@@ -976,8 +976,12 @@ async fn refresh(
 )]
 async fn new_hits(
     State(state): State<Arc<ScreeningState>>,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<axum::Json<NewHitsResponse>, ApiError> {
+    // Parsed here rather than by the extractor so that a bad id gets the API's error shape.
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("snapshot id {id:?} is not an integer")))?;
     state.store.snapshot(id).await?;
     let hits = state.store.new_hits(id).await?;
     let mut names = HashMap::new();

@@ -182,6 +182,20 @@ async fn screening_api_on_the_bundled_snapshot() {
                 .unwrap();
             assert_eq!(r.status().as_u16(), 400);
             assert_eq!(code(&r.json::<Value>().await.unwrap()), "invalid_json");
+            // Invalid UTF-8 in the body is bad JSON too.
+            let r = c
+                .post(format!("{base}/v1/screen"))
+                .header("content-type", "application/json")
+                .body(vec![
+                    b'{', b'"', b'n', b'a', b'm', b'e', b'"', b':', b'"', 0xff, 0xfe, b'"', b'}',
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 400);
+            assert_eq!(code(&r.json::<Value>().await.unwrap()), "invalid_json");
+            let (s, e) = get(&c, format!("{base}/v1/lists/abc/new-hits")).await;
+            assert_eq!((s, code(&e)), (400, "invalid_request"));
             assert_eq!(
                 store.parties().await.unwrap().len(),
                 parties_before,
