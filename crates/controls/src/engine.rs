@@ -261,6 +261,7 @@ impl Rulebook {
                 Some(false) => {}
                 None => {
                     c.determined = false;
+                    c.rules.push(self.provision("published-not-subject"));
                     push_missing(&mut c.missing, "item.model.published");
                     return c;
                 }
@@ -293,6 +294,8 @@ impl Rulebook {
                 Some(false) => {}
                 None => {
                     unknown = true;
+                    // Cite the test that could not be decided.
+                    c.rules.push(p.rule);
                     if p.datacenter_only && item.datacenter.is_none() {
                         push_missing(&mut c.missing, "item.datacenter");
                     }

@@ -1275,3 +1275,57 @@ fn embedded_and_directory_rulebooks_agree() {
     assert_eq!(a.rules.len(), b.rules.len());
     assert_eq!(a.version, b.version);
 }
+
+// ------------------------------------------------------------------------------------------
+// Property: any well-formed case gets an answer that cites at least one rule, and the answer
+// is consistent (exception only with license_exception, policy only with a licence).
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const DESTS: &[&str] = &[
+        "US", "FR", "IN", "MX", "IL", "TW", "SG", "AE", "QA", "SA", "EG", "MN", "VN", "KH", "CN",
+        "HK", "MO", "RU", "BY", "VE", "ZW", "CU", "IR", "KP", "SY", "BR", "CY", "MY",
+    ];
+
+    fn date_strategy() -> impl Strategy<Value = String> {
+        (2022i32..=2027, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, .. ProptestConfig::default() })]
+        #[test]
+        fn every_answer_cites_and_is_consistent(
+            tpp in 0.0f64..40000.0,
+            area in 50.0f64..2000.0,
+            dc in any::<bool>(),
+            io in proptest::option::of(0.0f64..2000.0),
+            dram in proptest::option::of(0.0f64..9000.0),
+            date in date_strategy(),
+            dest in proptest::sample::select(DESTS),
+            hq in proptest::sample::select(DESTS),
+            from in proptest::sample::select(&["US", "SG", "TW", "NL"][..]),
+            codified in any::<bool>(),
+        ) {
+            let rb = rb();
+            let mut chip = serde_json::json!({"tpp": tpp, "die_area_mm2": area, "datacenter": dc});
+            if let Some(io) = io { chip["io_bandwidth_gbps"] = io.into(); }
+            if let Some(d) = dram { chip["dram_bandwidth_gbps"] = d.into(); }
+            let v = serde_json::json!({"id": "p", "date": date, "item": {"chip": chip}, "export_from": from,
+                "destination": dest, "end_user": {"hq_country": hq}, "posture": if codified { "codified" } else { "enforced" }});
+            let o = det(&rb, v);
+            prop_assert!(!o.citations.is_empty());
+            prop_assert_eq!(o.exception.is_some(), o.outcome == "license_exception");
+            if o.review_policy.is_some() {
+                prop_assert!(o.outcome == "license_required" || o.outcome == "prohibited");
+            }
+            if o.outcome == "undetermined" {
+                prop_assert!(!o.missing.is_empty());
+            }
+            if o.notification_required {
+                prop_assert_eq!(o.outcome.as_str(), "license_exception");
+            }
+        }
+    }
+}
