@@ -579,6 +579,9 @@ fn read_ofac_set(
             snapshot_date: data_date.clone(),
             snapshot_hash: set_hash.clone(),
         };
+        for cc in e.programs.iter().filter_map(|p| program_country(p)).collect::<Vec<_>>() {
+            push_country(&mut e.countries, cc);
+        }
         if let Some(call_sign) = ofac_field(&f[5]) {
             e.identifiers.push(Identifier {
                 kind: "Call Sign".into(),
@@ -603,6 +606,38 @@ fn read_ofac_set(
         entities.push(e);
     }
     Ok((sources, entities))
+}
+
+/// Country named by an OFAC sanctions program code, where the program is about one country
+/// (program tags as published on the SDN list: "CUBA", "IRAN", "DPRK3", "SYRIA-EO13894", ...).
+/// Programs that are thematic (SDGT, NPWMD, CYBER2, GLOMAG) or span several countries name none.
+fn program_country(program: &str) -> Option<&'static str> {
+    let p = program.trim().to_ascii_uppercase();
+    let base = p.split(['-', ' ']).next().unwrap_or("");
+    let base = base.trim_end_matches(|c: char| c.is_ascii_digit());
+    Some(match base {
+        "CUBA" => "CU",
+        "IRAN" | "IFSR" | "ISA" | "IRGC" => "IR",
+        "SYRIA" => "SY",
+        "DPRK" | "NKSPEA" => "KP",
+        "VENEZUELA" => "VE",
+        "BELARUS" => "BY",
+        "BURMA" => "MM",
+        "IRAQ" => "IQ",
+        "LIBYA" => "LY",
+        "SOMALIA" => "SO",
+        "SUDAN" | "DARFUR" => "SD",
+        "YEMEN" => "YE",
+        "ZIMBABWE" => "ZW",
+        "NICARAGUA" => "NI",
+        "LEBANON" => "LB",
+        "MALI" => "ML",
+        "ETHIOPIA" => "ET",
+        "CAR" => "CF",
+        "DRCONGO" => "CD",
+        "RUSSIA" => "RU",
+        _ => return None,
+    })
 }
 
 fn push_country(list: &mut Vec<String>, cc: &str) {
@@ -944,6 +979,9 @@ fn read_csl(path: &Path, rel: &str) -> Result<(Vec<SourceFile>, Vec<Entity>), Pa
                 }
             }
         }
+        for cc in e.programs.iter().filter_map(|p| program_country(p)).collect::<Vec<_>>() {
+            push_country(&mut e.countries, cc);
+        }
         if let Some(v) = get(r, c_ids) {
             for idv in split_multi(&v) {
                 let parts: Vec<&str> = idv.splitn(3, ", ").collect();
@@ -1153,6 +1191,16 @@ mod tests {
             }
         );
         assert_eq!(e.countries, vec!["EG", "SY"]);
+    }
+
+    #[test]
+    fn program_countries() {
+        assert_eq!(program_country("CUBA"), Some("CU"));
+        assert_eq!(program_country("DPRK3"), Some("KP"));
+        assert_eq!(program_country("SYRIA-EO13894"), Some("SY"));
+        assert_eq!(program_country("RUSSIA-EO14024"), Some("RU"));
+        assert_eq!(program_country("SDGT"), None);
+        assert_eq!(program_country("NPWMD"), None);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
 use crate::countries::is_alpha2;
-use crate::index::{residual_sim, Index, QueryToken};
+use crate::index::{Index, QueryToken};
 use crate::model::{AliasStrength, Entity, PartyType, Snapshot};
 use crate::normalize::{self, TokenKind};
 
