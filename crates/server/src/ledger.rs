@@ -564,10 +564,11 @@ impl DecisionLedger {
                     Some(_) => None,
                 };
                 if let Some(msg) = problem {
-                    if worst
-                        .as_ref()
-                        .map_or(true, |(f, l, _)| (level, first) < (*l, *f))
-                    {
+                    let better = match &worst {
+                        Some((f, l, _)) => (level, first) < (*l, *f),
+                        None => true,
+                    };
+                    if better {
                         worst = Some((first, level, msg));
                     }
                     break;

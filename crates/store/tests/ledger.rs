@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use stackport_ledger::merkle::{self, LeafRange, MemoryTree};
 use stackport_store::testing::for_each_backend;
-use stackport_store::{GroupCommit, LedgerStore, StoredCheckpoint};
+use stackport_store::{GroupCommit, StoredCheckpoint};
 
 fn entry(i: u64) -> String {
     format!("{{\"n\":{i}}}")
