@@ -35,7 +35,7 @@ async fn ledger_routes_prove_what_they_serve() {
         let d = Decision::now(
             DecisionKind::Determination,
             serde_json::json!({ "eccn": "3A090.a", "destination": "CN", "case": i }),
-            serde_json::json!({ "licence_required": true }),
+            serde_json::json!({ "licence_required": true, "score": 0.1 + 0.2 * i as f64, "note": "\u{2014} \"quoted\"" }),
             DecisionVersions {
                 rules: Some("2025-01-15".into()),
                 lists: None,
@@ -142,6 +142,14 @@ async fn ledger_routes_prove_what_they_serve() {
         let body: serde_json::Value = r.json().await.unwrap();
         assert_eq!(body["error"]["code"], code, "{path}: {body}");
     }
+
+    // What `record` appended re-derives cleanly (canonical form, hashes, both checkpoints).
+    let report = ledger.verify(None).await.unwrap();
+    assert!(report.problem.is_none(), "{:?}", report.problem);
+    assert_eq!(
+        (report.size, report.checkpoints, report.root),
+        (25, 2, new.root)
+    );
 
     // The four routes are in the OpenAPI document.
     let doc: serde_json::Value = get("/openapi.json").await.json().await.unwrap();
