@@ -423,6 +423,11 @@ async fn landmark_agent_and_relay_processes() {
             before + 1
         );
         task.abort();
+        // Leave the shared NATS server as it was.
+        let js = async_nats::jetstream::new(async_nats::connect(&nats).await.expect("connect"));
+        js.delete_stream(format!("STACKPORT_E2E_{unique}"))
+            .await
+            .expect("delete test stream");
     } else {
         eprintln!("note: STACKPORT_TEST_NATS is not set; skipping the landmark → JetStream leg");
     }
