@@ -247,7 +247,11 @@ impl LandmarkSession {
             return Rejected(Rejection::Late);
         }
         self.accepted = self.accepted.saturating_add(1);
-        if self.best.as_ref().map_or(true, |(best, _, _)| rtt_ns < *best) {
+        if self
+            .best
+            .as_ref()
+            .map_or(true, |(best, _, _)| rtt_ns < *best)
+        {
             self.best = Some((rtt_ns, idx, resp));
         }
         ResponseOutcome::Accepted { rtt_ns }
