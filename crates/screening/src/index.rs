@@ -11,7 +11,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::normalize::{self, TokenKind};
-use crate::similarity::{jaro_winkler, within_one_edit};
+use crate::similarity::{jaro_winkler, jaro_winkler_upper_bound, within_one_edit};
 
 /// Minimum similarity for two different word tokens to be aligned at all.
 pub(crate) const MIN_TOKEN_SIM: f32 = 0.84;
@@ -313,10 +313,7 @@ pub(crate) fn residual_sim(
         // Short words were not looked up fuzzily: apply the full rule.
         return word_sim(q, &[], q_group, w, &[], w_group, w_kind);
     }
-    let max_len = q.len().max(w.len()) as f32;
-    let jaro_max = (2.0 + min_len as f32 / max_len) / 3.0;
-    let prefix = q.iter().zip(w).take(4).take_while(|(a, b)| a == b).count() as f32;
-    if jaro_max + prefix * 0.1 * (1.0 - jaro_max) < 0.92 {
+    if jaro_winkler_upper_bound(q, w) < 0.92 {
         return 0.0;
     }
     let jw = jaro_winkler(q, w) as f32;
@@ -357,12 +354,9 @@ pub(crate) fn word_sim(
     }
     let one_edit = within_one_edit(q, w);
     if !one_edit {
-        // Upper bound of Jaro-Winkler from the lengths and the common prefix alone: every
-        // branch below needs at least 0.8 unless the words are one edit apart.
-        let max_len = q.len().max(w.len()) as f32;
-        let jaro_max = (2.0 + min_len as f32 / max_len) / 3.0;
-        let prefix = q.iter().zip(w).take(4).take_while(|(a, b)| a == b).count() as f32;
-        if jaro_max + prefix * 0.1 * (1.0 - jaro_max) < 0.8 {
+        // Every branch below needs a Jaro-Winkler of at least 0.8 unless the words are one
+        // edit apart: skip what cannot reach it.
+        if jaro_winkler_upper_bound(q, w) < 0.8 {
             return 0.0;
         }
     }

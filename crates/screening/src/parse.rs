@@ -579,7 +579,12 @@ fn read_ofac_set(
             snapshot_date: data_date.clone(),
             snapshot_hash: set_hash.clone(),
         };
-        for cc in e.programs.iter().filter_map(|p| program_country(p)).collect::<Vec<_>>() {
+        for cc in e
+            .programs
+            .iter()
+            .filter_map(|p| program_country(p))
+            .collect::<Vec<_>>()
+        {
             push_country(&mut e.countries, cc);
         }
         if let Some(call_sign) = ofac_field(&f[5]) {
@@ -979,7 +984,12 @@ fn read_csl(path: &Path, rel: &str) -> Result<(Vec<SourceFile>, Vec<Entity>), Pa
                 }
             }
         }
-        for cc in e.programs.iter().filter_map(|p| program_country(p)).collect::<Vec<_>>() {
+        for cc in e
+            .programs
+            .iter()
+            .filter_map(|p| program_country(p))
+            .collect::<Vec<_>>()
+        {
             push_country(&mut e.countries, cc);
         }
         if let Some(v) = get(r, c_ids) {
