@@ -109,6 +109,9 @@ pub struct DeterminationOutput {
     pub missing: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<String>,
+    /// Inputs that were not evaluated (e.g. an end-use code the rulebook does not define).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A case with its strings parsed and checked against the rulebook.
@@ -122,6 +125,8 @@ pub struct PreparedCase {
     pub end_user_hq: Option<crate::country::Country>,
     pub hits: Vec<Hit>,
     pub end_uses: Vec<String>,
+    /// End-use codes the rulebook does not define: not evaluated, reported as warnings.
+    pub unknown_end_uses: Vec<String>,
     pub exporter: Option<String>,
 }
 
@@ -248,12 +253,15 @@ impl Rulebook {
             .map(|e| e.screening_hits.iter().map(HitInput::to_hit).collect())
             .unwrap_or_default();
         hits.extend(extra_hits.iter().cloned());
-        let end_uses = c.end_use.to_vec();
-        for u in &end_uses {
-            if !self.end_uses.iter().any(|e| &e.key == u) {
-                return Err(InputError::UnknownEndUse(u.clone()));
-            }
-        }
+        // An end-use code the rulebook does not define is not evaluated; the answer says so
+        // (warning, low confidence) rather than failing the whole case.
+        let (end_uses, unknown_end_uses): (Vec<String>, Vec<String>) = c
+            .end_use
+            .to_vec()
+            .into_iter()
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty())
+            .partition(|u| self.end_uses.iter().any(|e| &e.key == u));
         Ok(PreparedCase {
             item,
             date,
@@ -263,6 +271,7 @@ impl Rulebook {
             end_user_hq,
             hits,
             end_uses,
+            unknown_end_uses,
             exporter: c.exporter.clone(),
         })
     }
@@ -276,7 +285,14 @@ impl Rulebook {
     ) -> Result<DeterminationOutput, InputError> {
         let p = self.prepare(c, extra_hits)?;
         let d = self.determine(&p.as_case())?;
-        Ok(self.render(c.id.clone(), p.posture, &d, with_reasons))
+        let mut out = self.render(c.id.clone(), p.posture, &d, with_reasons);
+        for u in &p.unknown_end_uses {
+            out.warnings.push(format!(
+                "end_use {u:?} is not a code of the rulebook (overlays.toml [[end_use]]); it was not evaluated"
+            ));
+            out.confidence = crate::rulebook::Confidence::Low.as_str().to_string();
+        }
+        Ok(out)
     }
 
     /// Renders a determination in the contract's shape.
@@ -305,6 +321,7 @@ impl Rulebook {
             } else {
                 Vec::new()
             },
+            warnings: Vec::new(),
         }
     }
 }

@@ -1116,7 +1116,30 @@ fn bad_input_is_named() {
     assert!(e.contains("posture") && e.contains("lenient"), "{e}");
     let mut v = catalog("nvidia-h100-sxm", "2025-09-01", "FR", "FR", "enforced");
     v["end_use"] = serde_json::json!(["space_lasers"]);
-    assert!(err(&rb, v).contains("space_lasers"));
+    let o = det(&rb, v);
+    assert!(
+        o.warnings.iter().any(|w| w.contains("space_lasers")),
+        "{:?}",
+        o.warnings
+    );
+    assert_eq!(o.confidence, "low");
+    // The library API itself refuses an unknown code.
+    let c = case(catalog(
+        "nvidia-h100-sxm",
+        "2025-09-01",
+        "FR",
+        "FR",
+        "enforced",
+    ));
+    let p = rb.prepare(&c, &[]).expect("prepare");
+    let codes = vec!["space_lasers".to_string()];
+    let mut direct = p.as_case();
+    direct.end_uses = &codes;
+    assert!(rb
+        .determine(&direct)
+        .expect_err("unknown end use")
+        .to_string()
+        .contains("space_lasers"));
     let v = serde_json::json!({"id": "t", "date": "2025-09-01", "item": {"catalog": "nvidia-h100-sxm", "model": {"published": true}}, "destination": "FR"});
     assert!(err(&rb, v).contains("exactly one"));
     let v = serde_json::json!({"id": "t", "date": "2025-09-01", "item": {"chip": {"tpp": 6000, "specified_in": "9Z999"}}, "destination": "FR"});
