@@ -50,6 +50,8 @@ use crate::ServerContext;
 
 /// Environment: NATS server URL; when set, the server consumes measurements from JetStream.
 pub const NATS_URL_ENV: &str = "STACKPORT_NATS_URL";
+/// Environment: prohibited countries for verdicts, comma-separated ISO 3166-1 alpha-2.
+pub const PROHIBITED_ENV: &str = "STACKPORT_LOCATE_PROHIBITED";
 /// Environment: JetStream stream name (default [`DEFAULT_STREAM`]).
 pub const NATS_STREAM_ENV: &str = "STACKPORT_NATS_STREAM";
 pub const DEFAULT_STREAM: &str = "STACKPORT_LOCATE";
@@ -994,7 +996,20 @@ pub fn routes(svc: Arc<LocateService>) -> Router {
 /// Builds the module's router; starts the NATS consumer when `STACKPORT_NATS_URL` is set and
 /// a check-in sweep every 5 minutes.
 pub async fn router(ctx: &ServerContext) -> anyhow::Result<Router> {
-    let svc = LocateService::new(ctx.store.clone(), &ctx.metrics, LocateConfig::default())?;
+    let mut config = LocateConfig::default();
+    // Prohibited countries: default CN, HK, MO; `STACKPORT_LOCATE_PROHIBITED=CN,HK,MO,...` overrides.
+    if let Some(list) = std::env::var(PROHIBITED_ENV)
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+    {
+        config.prohibited = list
+            .split(',')
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect();
+    }
+    let svc = LocateService::new(ctx.store.clone(), &ctx.metrics, config)
+        .map_err(|e| anyhow::anyhow!("{PROHIBITED_ENV} or country shapes: {e}"))?;
     if let Some(url) = std::env::var(NATS_URL_ENV)
         .ok()
         .filter(|u| !u.trim().is_empty())
