@@ -454,7 +454,22 @@ impl Screener {
                         // The same index words recur across candidate names: compute once per query.
                         *cache
                             .entry(((i as u64) << 32) | ct as u64)
-                            .or_insert_with(|| idx.token_sim(&qt.text, &qt.phon, qt.group, ct))
+                            .or_insert_with(|| {
+                                let c = ct as usize;
+                                if qt.kind == TokenKind::Word && qt.text.len() >= 4 {
+                                    // Retrieval already related every exact, one-edit, phonetic and
+                                    // variant neighbour of this word: only the residual test is left.
+                                    crate::index::residual_sim(
+                                        &qt.text,
+                                        qt.group,
+                                        w,
+                                        idx.group[c],
+                                        idx.kinds[c],
+                                    )
+                                } else {
+                                    idx.token_sim(&qt.text, &qt.phon, qt.group, ct)
+                                }
+                            })
                     }
                 } else {
                     0.0
