@@ -455,7 +455,7 @@ fn legal_form_table() -> &'static LegalFormTable {
             }
         }
         for v in t.values_mut() {
-            v.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+            v.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
         }
         t
     })

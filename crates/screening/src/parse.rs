@@ -956,11 +956,8 @@ fn read_csl(path: &Path, rel: &str) -> Result<(Vec<SourceFile>, Vec<Entity>), Pa
             for a in split_multi(&v) {
                 let parts: Vec<&str> = a.split(", ").collect();
                 let last = parts.last().map(|s| s.trim()).unwrap_or("");
-                let cc = if last.len() == 2 {
-                    country_code(last)
-                } else {
-                    country_code(last)
-                };
+                // The CSL ends each address with the alpha-2 code; older rows spell the country.
+                let cc = country_code(last);
                 let addr = Address {
                     street: Some(a.clone()),
                     city: None,

@@ -658,7 +658,7 @@ impl Screener {
         {
             if !e.countries.is_empty() {
                 let before = score;
-                if e.countries.iter().any(|c| *c == cc) {
+                if e.countries.contains(&cc) {
                     score += (1.0 - score) * 0.3;
                 } else {
                     score *= 0.95;

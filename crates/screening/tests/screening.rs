@@ -545,7 +545,7 @@ proptest! {
         let (snap, s) = tiny();
         let people: Vec<_> = snap.entities.iter().filter(|e| e.party_type == Some(PartyType::Individual)).collect();
         let e = people[pick % people.len()];
-        let mut words: Vec<&str> = e.name.split(|c: char| c == ' ' || c == ',').filter(|w| !w.is_empty()).collect();
+        let mut words: Vec<&str> = e.name.split([' ', ',']).filter(|w| !w.is_empty()).collect();
         let n = words.len();
         for i in (1..n).rev() {
             words.swap(i, ((seed >> (i % 60)) as usize) % (i + 1));

@@ -340,8 +340,8 @@ fn print_table(
     writeln!(out)?;
     writeln!(
         out,
-        "{:>3}  {:>6}  {:<8} {:<28} {}",
-        "#", "score", "list", "entity", "listed name"
+        "{:>3}  {:>6}  {:<8} {:<28} listed name",
+        "#", "score", "list", "entity"
     )?;
     for (i, h) in r.hits.iter().enumerate() {
         writeln!(
