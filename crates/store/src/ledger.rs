@@ -319,7 +319,7 @@ struct Pending {
 /// `max_batch`) and stores them in one transaction, then answers each caller. While one batch
 /// commits, the next one gathers, so the batch size adapts to the load by itself.
 /// Least pause between batches on SQLite (see the loop of [`GroupCommit`]).
-const SQLITE_WRITER_GAP: std::time::Duration = std::time::Duration::from_millis(1);
+const SQLITE_WRITER_GAP: std::time::Duration = std::time::Duration::from_millis(2);
 
 #[derive(Clone)]
 pub struct GroupCommit {
@@ -361,11 +361,11 @@ impl GroupCommit {
             // SQLite has no queue for its write lock: a waiter polls with growing sleeps
             // (1 ms … 100 ms, https://www.sqlite.org/c3ref/busy_timeout.html), and a committer
             // that begins its next transaction at once starves every other writer (another
-            // process's checkpoint, other tables). Leave the lock free for an eighth of the
-            // time it was held (at least 1 ms), so each poll of a waiter has a fair chance;
+            // process's checkpoint, other tables). Leave the lock free for a quarter of the
+            // time it was held (at least 2 ms), so each poll of a waiter has a fair chance;
             // under load the next batch just grows by what arrives meanwhile.
             if sqlite {
-                tokio::time::sleep((started.elapsed() / 8).max(SQLITE_WRITER_GAP)).await;
+                tokio::time::sleep((started.elapsed() / 4).max(SQLITE_WRITER_GAP)).await;
             }
         }
     }
