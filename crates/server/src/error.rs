@@ -54,7 +54,11 @@ impl ApiError {
             .find(|(c, _, _)| *c == code)
             .and_then(|(_, s, _)| StatusCode::from_u16(*s).ok())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {

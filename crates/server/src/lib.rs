@@ -51,11 +51,22 @@ impl ServerContext {
     /// handles (the ledger, the screening engine) add them here.
     pub async fn new(store: Arc<dyn Storage>, config: ServerConfig) -> anyhow::Result<Self> {
         let metrics = Arc::new(metrics::Metrics::default());
-        let origin = std::env::var(ledger::ORIGIN_ENV).ok().filter(|o| !o.is_empty());
-        let ledger = ledger::DecisionLedger::open(store.clone(), &config.data_dir, origin.as_deref())
-            .await?
-            .with_append_counter(metrics.counter("stackport_ledger_appends_total", "Decisions appended to the ledger."));
-        Ok(Self { store, config, metrics, ledger: Arc::new(ledger) })
+        let origin = std::env::var(ledger::ORIGIN_ENV)
+            .ok()
+            .filter(|o| !o.is_empty());
+        let ledger =
+            ledger::DecisionLedger::open(store.clone(), &config.data_dir, origin.as_deref())
+                .await?
+                .with_append_counter(metrics.counter(
+                    "stackport_ledger_appends_total",
+                    "Decisions appended to the ledger.",
+                ));
+        Ok(Self {
+            store,
+            config,
+            metrics,
+            ledger: Arc::new(ledger),
+        })
     }
 }
 
@@ -86,8 +97,15 @@ pub async fn app(ctx: ServerContext) -> anyhow::Result<Router> {
             }),
         )
         // The metrics route has its own state; merged as a finished `Router<()>` like the modules.
-        .merge(Router::new().route("/metrics", get(metrics::render)).with_state(metrics.clone()))
+        .merge(
+            Router::new()
+                .route("/metrics", get(metrics::render))
+                .with_state(metrics.clone()),
+        )
         .route("/openapi.json", get(openapi::document))
-        .layer(axum::middleware::from_fn_with_state(metrics, metrics::track));
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            metrics::track,
+        ));
     Ok(router)
 }

@@ -12,7 +12,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 /// Upper bounds of the latency histogram, in seconds.
-const BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 #[derive(Default)]
 struct Histogram {
@@ -34,7 +36,9 @@ impl Metrics {
     /// `name` must be a valid Prometheus metric name; `help` is its HELP line.
     pub fn counter(&self, name: &str, help: &str) -> Arc<AtomicU64> {
         let mut map = self.counters.lock().expect("metrics lock poisoned");
-        map.entry((name.to_string(), help.to_string())).or_default().clone()
+        map.entry((name.to_string(), help.to_string()))
+            .or_default()
+            .clone()
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
@@ -45,7 +49,10 @@ impl Metrics {
             .entry((method.to_string(), route.to_string(), status))
             .or_default() += 1;
         let mut lat = self.latency.lock().expect("metrics lock poisoned");
-        let h = lat.entry(route.to_string()).or_insert_with(|| Histogram { counts: vec![0; BUCKETS.len()], ..Default::default() });
+        let h = lat.entry(route.to_string()).or_insert_with(|| Histogram {
+            counts: vec![0; BUCKETS.len()],
+            ..Default::default()
+        });
         for (i, b) in BUCKETS.iter().enumerate() {
             if seconds <= *b {
                 h.counts[i] += 1;
@@ -59,23 +66,50 @@ impl Metrics {
     pub fn render_text(&self) -> String {
         use std::fmt::Write;
         let mut out = String::new();
-        out.push_str("# HELP stackport_http_requests_total HTTP requests by method, route and status.\n");
+        out.push_str(
+            "# HELP stackport_http_requests_total HTTP requests by method, route and status.\n",
+        );
         out.push_str("# TYPE stackport_http_requests_total counter\n");
         for ((m, r, s), n) in self.requests.lock().expect("metrics lock poisoned").iter() {
-            let _ = writeln!(out, "stackport_http_requests_total{{method=\"{m}\",route=\"{r}\",status=\"{s}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "stackport_http_requests_total{{method=\"{m}\",route=\"{r}\",status=\"{s}\"}} {n}"
+            );
         }
-        out.push_str("# HELP stackport_http_request_duration_seconds HTTP request latency by route.\n");
+        out.push_str(
+            "# HELP stackport_http_request_duration_seconds HTTP request latency by route.\n",
+        );
         out.push_str("# TYPE stackport_http_request_duration_seconds histogram\n");
         for (r, h) in self.latency.lock().expect("metrics lock poisoned").iter() {
             for (i, b) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(out, "stackport_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{b}\"}} {}", h.counts[i]);
+                let _ = writeln!(
+                    out,
+                    "stackport_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{b}\"}} {}",
+                    h.counts[i]
+                );
             }
-            let _ = writeln!(out, "stackport_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}", h.count);
-            let _ = writeln!(out, "stackport_http_request_duration_seconds_sum{{route=\"{r}\"}} {}", h.sum);
-            let _ = writeln!(out, "stackport_http_request_duration_seconds_count{{route=\"{r}\"}} {}", h.count);
+            let _ = writeln!(
+                out,
+                "stackport_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "stackport_http_request_duration_seconds_sum{{route=\"{r}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "stackport_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
+                h.count
+            );
         }
         for ((name, help), v) in self.counters.lock().expect("metrics lock poisoned").iter() {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Ordering::Relaxed));
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Ordering::Relaxed)
+            );
         }
         out
     }
@@ -84,15 +118,30 @@ impl Metrics {
 /// Middleware: times every request and counts it by its route template (not its raw path, so
 /// ids in paths do not explode the label set).
 pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
     let start = Instant::now();
     let resp = next.run(req).await;
-    metrics.observe(&method, &route, resp.status().as_u16(), start.elapsed().as_secs_f64());
+    metrics.observe(
+        &method,
+        &route,
+        resp.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
     resp
 }
 
 /// `GET /metrics`.
 pub async fn render(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render_text())
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        metrics.render_text(),
+    )
 }

@@ -4,9 +4,10 @@ use axum::response::IntoResponse;
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
-#[openapi(
-    info(title = "Stackport API", description = "Compliance for full-stack AI exports: restricted-party screening, export-control determinations, a tamper-evident ledger and chip location verification."),
-)]
+#[openapi(info(
+    title = "Stackport API",
+    description = "Compliance for full-stack AI exports: restricted-party screening, export-control determinations, a tamper-evident ledger and chip location verification."
+))]
 struct Root;
 
 /// The merged document.
