@@ -390,119 +390,101 @@ fn read_ofac_set(
     let mut set_hash = Sha256::new();
     set_hash.update(hash.as_bytes());
 
-    // Companion files, each optional (the 2024 snapshot ships sdn.csv alone).
+    // Companion files, each optional (the 2024 snapshot ships sdn.csv alone). Every one read
+    // adds its hash to the set hash and its entry to the sources.
+    let mut read_companion = |sdn_name: &str,
+                              cons_name: &str,
+                              format: &str,
+                              min_fields: usize,
+                              layout: &str|
+     -> Result<Vec<Record>, ParseError> {
+        let Some(p) = companion(dir, &[if consolidated { cons_name } else { sdn_name }]) else {
+            return Ok(Vec::new());
+        };
+        let (t, h) = read_text(&p)?;
+        let recs = csv_records(&p, &t, b',', false)?;
+        if let Some(r) = recs.iter().find(|r| r.fields.len() < min_fields) {
+            return Err(ParseError::new(
+                &p,
+                r.line,
+                format!("expected {layout}, found {} fields", r.fields.len()),
+            ));
+        }
+        set_hash.update(h.as_bytes());
+        sources.push(SourceFile {
+            path: format!("{rel_dir}{}", file_name_lower(&p)),
+            format: format.into(),
+            sha256: h,
+            data_date: data_date.clone(),
+            records: recs.len(),
+            warnings: vec![],
+        });
+        Ok(recs)
+    };
     let mut addresses: HashMap<String, Vec<Address>> = HashMap::new();
-    let mut alts: HashMap<String, Vec<Alias>> = HashMap::new();
-    let mut comments: HashMap<String, String> = HashMap::new();
-    let comp = |names: &[&str]| companion(dir, names);
-    if let Some(p) = comp(if consolidated {
-        &["cons_add.csv"]
-    } else {
-        &["add.csv"]
-    }) {
-        let (t, h) = read_text(&p)?;
-        let recs = csv_records(&p, &t, b',', false)?;
-        for r in &recs {
-            if r.fields.len() < 5 {
-                return Err(ParseError::new(&p, r.line, format!("expected 6 fields (ent_num, add_num, address, city, country, remarks), found {}", r.fields.len())));
-            }
-            let ent = r.fields[0].trim().to_string();
-            let country = ofac_field(&r.fields[4]);
-            let addr = Address {
-                street: ofac_field(&r.fields[2]),
-                city: ofac_field(&r.fields[3]),
-                state: None,
-                postal_code: None,
-                country_code: country
-                    .as_deref()
-                    .and_then(country_code)
-                    .map(str::to_string),
-                country,
-            };
-            if addr != Address::default() {
-                addresses.entry(ent).or_default().push(addr);
-            }
-        }
-        set_hash.update(h.as_bytes());
-        sources.push(SourceFile {
-            path: format!("{rel_dir}{}", file_name_lower(&p)),
-            format: "ofac-add".into(),
-            sha256: h,
-            data_date: data_date.clone(),
-            records: recs.len(),
-            warnings: vec![],
-        });
-    }
-    if let Some(p) = comp(if consolidated {
-        &["cons_alt.csv"]
-    } else {
-        &["alt.csv"]
-    }) {
-        let (t, h) = read_text(&p)?;
-        let recs = csv_records(&p, &t, b',', false)?;
-        for r in &recs {
-            if r.fields.len() < 4 {
-                return Err(ParseError::new(&p, r.line, format!("expected 5 fields (ent_num, alt_num, alt_type, alt_name, remarks), found {}", r.fields.len())));
-            }
-            let Some(name) = ofac_field(&r.fields[3]) else {
-                continue;
-            };
-            let strength = match ofac_field(&r.fields[2])
-                .map(|s| s.to_ascii_lowercase())
+    for r in read_companion(
+        "add.csv",
+        "cons_add.csv",
+        "ofac-add",
+        5,
+        "6 fields (ent_num, add_num, address, city, country, remarks)",
+    )? {
+        let country = ofac_field(&r.fields[4]);
+        let addr = Address {
+            street: ofac_field(&r.fields[2]),
+            city: ofac_field(&r.fields[3]),
+            state: None,
+            postal_code: None,
+            country_code: country
                 .as_deref()
-            {
-                Some("fka") => AliasStrength::Fka,
-                Some("nka") => AliasStrength::Nka,
-                _ => AliasStrength::Aka,
-            };
-            alts.entry(r.fields[0].trim().to_string())
+                .and_then(country_code)
+                .map(str::to_string),
+            country,
+        };
+        if addr != Address::default() {
+            addresses
+                .entry(r.fields[0].trim().to_string())
                 .or_default()
-                .push(Alias { name, strength });
+                .push(addr);
         }
-        set_hash.update(h.as_bytes());
-        sources.push(SourceFile {
-            path: format!("{rel_dir}{}", file_name_lower(&p)),
-            format: "ofac-alt".into(),
-            sha256: h,
-            data_date: data_date.clone(),
-            records: recs.len(),
-            warnings: vec![],
-        });
     }
-    if let Some(p) = comp(if consolidated {
-        &["cons_comments.csv"]
-    } else {
-        &["sdn_comments.csv"]
-    }) {
-        let (t, h) = read_text(&p)?;
-        let recs = csv_records(&p, &t, b',', false)?;
-        for r in &recs {
-            if r.fields.len() < 2 {
-                return Err(ParseError::new(
-                    &p,
-                    r.line,
-                    format!(
-                        "expected 2 fields (ent_num, remarks_extended), found {}",
-                        r.fields.len()
-                    ),
-                ));
-            }
-            if let Some(c) = ofac_field(&r.fields[1]) {
-                comments
-                    .entry(r.fields[0].trim().to_string())
-                    .or_default()
-                    .push_str(&c);
-            }
+    let mut alts: HashMap<String, Vec<Alias>> = HashMap::new();
+    for r in read_companion(
+        "alt.csv",
+        "cons_alt.csv",
+        "ofac-alt",
+        4,
+        "5 fields (ent_num, alt_num, alt_type, alt_name, remarks)",
+    )? {
+        let Some(name) = ofac_field(&r.fields[3]) else {
+            continue;
+        };
+        let strength = match ofac_field(&r.fields[2])
+            .map(|s| s.to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("fka") => AliasStrength::Fka,
+            Some("nka") => AliasStrength::Nka,
+            _ => AliasStrength::Aka,
+        };
+        alts.entry(r.fields[0].trim().to_string())
+            .or_default()
+            .push(Alias { name, strength });
+    }
+    let mut comments: HashMap<String, String> = HashMap::new();
+    for r in read_companion(
+        "sdn_comments.csv",
+        "cons_comments.csv",
+        "ofac-comments",
+        2,
+        "2 fields (ent_num, remarks_extended)",
+    )? {
+        if let Some(c) = ofac_field(&r.fields[1]) {
+            comments
+                .entry(r.fields[0].trim().to_string())
+                .or_default()
+                .push_str(&c);
         }
-        set_hash.update(h.as_bytes());
-        sources.push(SourceFile {
-            path: format!("{rel_dir}{}", file_name_lower(&p)),
-            format: "ofac-comments".into(),
-            sha256: h,
-            data_date: data_date.clone(),
-            records: recs.len(),
-            warnings: vec![],
-        });
     }
     let set_hash = hex::encode(set_hash.finalize());
 
