@@ -65,13 +65,9 @@ async fn sigkill_mid_stream_loses_no_acknowledged_entry() {
     for_each_backend(|db| async move {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path();
-        // A signed checkpoint of a non-empty log before the stream starts. (Signing one from a
-        // second process while a stream appends can wait out SQLite's busy timeout: an open
-        // defect recorded in the closing note, not what this test is about.)
         let first = dir.path().join("first.json");
         std::fs::write(&first, r#"{"type":"test","seq":"before"}"#).unwrap();
         ok(&stackport(&db, data, &["append", first.to_str().unwrap()]));
-        let first_checkpoint = Some(ok(&stackport(&db, data, &["checkpoint"])));
         let mut child = Command::new(BIN)
             .args([
                 "ledger",
@@ -101,6 +97,7 @@ async fn sigkill_mid_stream_loses_no_acknowledged_entry() {
         let mut acks: Vec<(u64, u64, Hash)> = Vec::new();
         let mut reader = BufReader::new(child.stdout.take().unwrap());
         let mut buf = String::new();
+        let mut first_checkpoint: Option<String> = None;
         while acks.len() < 6000 {
             buf.clear();
             if reader.read_line(&mut buf).unwrap() == 0 {
@@ -113,6 +110,11 @@ async fn sigkill_mid_stream_loses_no_acknowledged_entry() {
                 v["index"].as_u64().unwrap(),
                 Hash::from_hex(v["leaf_hash"].as_str().unwrap()).unwrap(),
             ));
+            if acks.len() == 2000 {
+                // The last checkpoint before the crash, signed by another process mid-stream.
+                let limit = std::time::Duration::from_secs(20);
+                first_checkpoint = Some(ok(&stackport_within(&db, data, &["checkpoint"], limit)));
+            }
         }
         child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix.
         child.wait().unwrap();
@@ -177,6 +179,141 @@ async fn sigkill_mid_stream_loses_no_acknowledged_entry() {
         let leaf = Hash::from_hex(prove["leaf_hash"].as_str().unwrap()).unwrap();
         assert_eq!(leaf, merkle::leaf_hash(b"{\"after\":\"restart\"}"));
         merkle::verify_inclusion(size, cp.size, &leaf, &hashes(&prove["proof"]), &cp.root).unwrap();
+    })
+    .await;
+}
+
+/// Runs `stackport ledger ARGS` but gives up (killing it) after `limit`, so that a hang fails
+/// the test with a message instead of stalling the suite.
+fn stackport_within(
+    db: &TestDb,
+    data_dir: &Path,
+    args: &[&str],
+    limit: std::time::Duration,
+) -> Output {
+    let mut child = Command::new(BIN)
+        .args(["ledger"])
+        .args(args)
+        .args(["--db", &db.url, "--data-dir"])
+        .arg(data_dir)
+        .env_remove("STACKPORT_LEDGER_ORIGIN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run stackport");
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "stackport ledger {args:?} still running after {limit:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A checkpoint signed by another process while a stream of appends runs and whoever reads
+/// the stream's acknowledgements has stopped reading (its pipe full). The appending process
+/// must not hold the database's write lock while it waits to print: the checkpoint is signed
+/// promptly, the stream goes on once read again, and the two agree.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_checkpoint_from_another_process_never_waits_on_a_stalled_stream() {
+    for_each_backend(|db| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path();
+        seed(&db, data, 10);
+        let mut child = Command::new(BIN)
+            .args([
+                "ledger",
+                "append",
+                "--jsonl",
+                "-",
+                "--db",
+                &db.url,
+                "--data-dir",
+            ])
+            .arg(data)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn stackport ledger append --jsonl");
+        let mut stdin = child.stdin.take().unwrap();
+        let total = 500_000u64;
+        let writer = std::thread::spawn(move || {
+            for i in 0..total {
+                writeln!(stdin, "{}", line(i)).unwrap();
+            }
+            // Dropping stdin ends the stream.
+        });
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut buf = String::new();
+        let mut read = 0u64;
+        let limit = std::time::Duration::from_secs(20);
+        let mut signed = Vec::new();
+        // Several rounds: read some acknowledgements, stop reading long enough for the pipe
+        // to fill up (the stream stalls at a moment of its own), then sign from outside. The
+        // stall has to catch the appender inside a transaction to show the fault this guards
+        // against, which takes a few tries: the rounds stop at scattered points.
+        let mut stop = 0u64;
+        for round in 0..10u64 {
+            stop += 600 + (round * 7_919 + 104_729) % 4_001;
+            while read < stop {
+                buf.clear();
+                assert!(
+                    reader.read_line(&mut buf).unwrap() > 0,
+                    "stream ended early"
+                );
+                read += 1;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let out = stackport_within(&db, data, &["checkpoint"], limit);
+            signed.push(ok(&out));
+        }
+        // Read the rest: every line is acknowledged and the stream ends cleanly.
+        while reader
+            .read_line({
+                buf.clear();
+                &mut buf
+            })
+            .unwrap()
+            > 0
+        {
+            read += 1;
+        }
+        writer.join().unwrap();
+        assert!(child.wait().unwrap().success());
+        assert_eq!(read, total);
+        // Each checkpoint signed meanwhile is a prefix of the final tree.
+        let key = verifier(data);
+        let last = Checkpoint::open(&ok(&stackport(&db, data, &["checkpoint"])), &key).unwrap();
+        assert_eq!(last.size, total + 10);
+        for note in signed {
+            let cp = Checkpoint::open(&note, &key).unwrap();
+            let proof = json(&stackport(
+                &db,
+                data,
+                &[
+                    "consistency",
+                    "--from",
+                    &cp.size.to_string(),
+                    "--to",
+                    &last.size.to_string(),
+                ],
+            ));
+            merkle::verify_consistency(
+                cp.size,
+                last.size,
+                &cp.root,
+                &last.root,
+                &hashes(&proof["proof"]),
+            )
+            .unwrap();
+        }
     })
     .await;
 }

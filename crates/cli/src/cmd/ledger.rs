@@ -197,34 +197,48 @@ async fn append_stream(a: AppendArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut checked: Option<std::vec::IntoIter<(u64, String)>> = None;
     let ledger = Arc::new(open(&a.db).await?);
+    // Acknowledgements go through one writer task on tokio's (non-blocking) stdout. Writing
+    // them from the append tasks with a blocking `write` would park the runtime's worker threads
+    // whenever the reader of the stream is slow; the group-commit task, then never polled again
+    // in the middle of its transaction, would keep SQLite's write lock (or PostgreSQL's ledger
+    // lock) for as long as nobody reads, and every other writer (a checkpoint signed by another
+    // process) would wait out its busy timeout. With the writer apart, a stalled reader stops
+    // the input (the bounded queue and `in_flight` fill up), never the database.
+    let (acks, mut ack_queue) = tokio::sync::mpsc::channel::<String>(4096);
+    let printer = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let mut out = tokio::io::BufWriter::new(tokio::io::stdout());
+        while let Some(ack) = ack_queue.recv().await {
+            out.write_all(ack.as_bytes()).await?;
+            // Print everything already durable, then flush: an acknowledgement is never held
+            // back waiting for a later one.
+            while let Ok(more) = ack_queue.try_recv() {
+                out.write_all(more.as_bytes()).await?;
+            }
+            out.flush().await?;
+        }
+        out.flush().await?;
+        anyhow::Ok(())
+    });
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let in_flight = Arc::new(tokio::sync::Semaphore::new(16_384));
     let mut tasks = tokio::task::JoinSet::new();
     let mut lineno = 0u64;
     let mut failure: Option<anyhow::Error> = None;
     loop {
-        let (n, canonical) = match checked.as_mut() {
-            Some(it) => match it.next() {
-                Some(x) => x,
-                None => break,
-            },
-            None => {
-                let Some(line) = lines.next_line().await.context("reading standard input")? else {
-                    break;
-                };
-                lineno += 1;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                match canonical_line(lineno, &line) {
-                    Ok(c) => (lineno, c),
-                    Err(e) => {
-                        failure = Some(e);
-                        break;
-                    }
-                }
+        let Some(line) = lines.next_line().await.context("reading standard input")? else {
+            break;
+        };
+        lineno += 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (n, canonical) = match canonical_line(lineno, &line) {
+            Ok(c) => (lineno, c),
+            Err(e) => {
+                failure = Some(e);
+                break;
             }
         };
         let permit = in_flight
@@ -233,25 +247,41 @@ async fn append_stream(a: AppendArgs) -> anyhow::Result<ExitCode> {
             .await
             .context("append queue closed")?;
         let ledger = ledger.clone();
+        let acks = acks.clone();
         tasks.spawn(async move {
             let r = ledger.append_canonical(canonical).await;
-            drop(permit);
             let r = r.with_context(|| format!("line {n}"))?;
             let ack = serde_json::json!({ "line": n, "index": r.index, "leaf_hash": r.leaf_hash });
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "{ack}")?;
-            out.flush()?;
+            // The permit is held until the acknowledgement is queued for printing, so a reader
+            // that stops reading stops the input here.
+            acks.send(format!("{ack}\n"))
+                .await
+                .map_err(|_| anyhow::anyhow!("the acknowledgement printer stopped"))?;
+            drop(permit);
             anyhow::Ok(())
         });
-        // Reap finished tasks as we go so errors surface early.
+        // Reap finished tasks as we go so errors surface early: a failed append stops the input.
         while let Some(done) = tasks.try_join_next() {
-            done.context("append task")??;
+            if let Err(e) = done.context("append task").and_then(|r| r) {
+                failure.get_or_insert(e);
+            }
+        }
+        if failure.is_some() {
+            break;
         }
     }
-    // Appends already submitted finish (and are acknowledged) before any error is reported.
+    // Appends already submitted finish, and every durable one is acknowledged, before any
+    // error is reported.
     while let Some(done) = tasks.join_next().await {
-        done.context("append task")??;
+        if let Err(e) = done.context("append task").and_then(|r| r) {
+            failure.get_or_insert(e);
+        }
     }
+    drop(acks);
+    printer
+        .await
+        .context("acknowledgement printer")?
+        .context("writing acknowledgements to standard output")?;
     match failure {
         Some(e) => Err(e),
         None => Ok(ExitCode::SUCCESS),
