@@ -171,7 +171,7 @@ fn and(a: Option<bool>, b: Option<bool>) -> Option<bool> {
 impl Rulebook {
     #[inline]
     fn in_set(snap: &Snapshot, sel: Option<Sel>, c: Country) -> bool {
-        sel.map_or(true, |s| snap.sets[s as usize].contains(c))
+        sel.is_none_or(|s| snap.sets[s as usize].contains(c))
     }
 
     fn set(snap: &Snapshot, sel: Sel) -> &CountrySet {
@@ -291,7 +291,18 @@ impl Rulebook {
                     hit = Some(pi);
                     break;
                 }
-                Some(false) => {}
+                Some(false) => {
+                    // A value exactly on a threshold whose wording ("more than" / "or more")
+                    // could not be verified: the answer rests on that wording, so the
+                    // uncertain test is cited (and lowers the answer's confidence).
+                    if self.rule(p.rule).confidence == Confidence::Low
+                        && p.conds
+                            .iter()
+                            .any(|c| item.params[c.param as usize] == Some(c.value))
+                    {
+                        c.rules.push(p.rule);
+                    }
+                }
                 None => {
                     unknown = true;
                     // Cite the test that could not be decided.
@@ -379,7 +390,24 @@ impl Rulebook {
         let (from, alias_from) = self.resolve_country(snap, case.export_from);
         let hq = case.end_user_hq.map(|h| self.resolve_country(snap, h));
         let alias_hq = hq.and_then(|h| h.1);
-        let hq = hq.map(|h| h.0);
+        // Headquarters not given: the headquarters-based rules (15 CFR 744.23(a)(3) /
+        // 742.6(a)(6)(iii), 740.8 notification, 740.27 AIA) turn on knowledge of a Macau/D:5
+        // (or non-Tier 1) parent. Without that fact the end user is taken to be headquartered
+        // where it is located; the answer cites the assumption (low confidence) whenever a
+        // headquarters test was consulted.
+        let hq_assumed = hq.is_none();
+        let hq = Some(hq.map_or(dest, |h| h.0));
+        let mut hq_used = false;
+        // A disputed country-group change touching the destination or headquarters (Cambodia
+        // between the ITAR change and the EAR's conforming rule): the answer rests on it.
+        for ch in &self.changes {
+            if (ch.countries.contains(&dest) || hq.is_some_and(|h| ch.countries.contains(&h)))
+                && self.rule(ch.rule).confidence == Confidence::Low
+                && self.rule(ch.rule).in_force(case.date, case.posture)
+            {
+                push_unique(&mut rules, ch.rule);
+            }
+        }
 
         let classification = if case.posture == Posture::Enforced {
             self.classify(item, case.date, case.posture)?
@@ -512,9 +540,15 @@ impl Rulebook {
                 if r.controls & bit == 0
                     || !Self::in_set(snap, r.dest, dest)
                     || !Self::in_set(snap, r.from, from)
+                    // A datacenter-specific entry; an item whose design is not given meets
+                    // both (the answer then cites both).
+                    || r
+                        .datacenter
+                        .is_some_and(|dc| item.datacenter.is_some_and(|i| i != dc))
                 {
                     continue;
                 }
+                hq_used |= r.hq.is_some();
                 match r
                     .hq
                     .map_or(Some(true), |s| hq.map(|h| Self::set(snap, s).contains(h)))
@@ -544,6 +578,7 @@ impl Rulebook {
                     &mut policy_rules,
                     &mut policy_missing,
                 );
+                hq_used = true;
                 let mut chosen = None;
                 let mut exc_unknown = false;
                 for &xi in &snap.exceptions {
@@ -562,6 +597,8 @@ impl Rulebook {
                             }
                         }
                     }
+                    hq_used |=
+                        x.elig_hq.is_some() || x.hq_excluded.is_some() || x.notify_hq.is_some();
                     let eligible = x
                         .elig_dest
                         .is_some_and(|s| Self::set(snap, s).contains(dest))
@@ -661,6 +698,9 @@ impl Rulebook {
                 missing.clear();
             }
         }
+        if hq_assumed && hq_used {
+            push_unique(&mut rules, self.provision("hq-not-given"));
+        }
         if outcome == Outcome::LicenseRequired && policy.is_none() && missing.is_empty() {
             // A licence is required but no review-policy entry covers the case.
             push_missing(
@@ -729,6 +769,24 @@ impl Rulebook {
             .filter(|(prec, _)| *prec > floor_prec)
             .map(|u| u.1)
             .collect();
+        // An undecided policy that could only relax the decided one (the 91 FR 1684
+        // case-by-case band needs the DRAM bandwidth): the relaxation is not shown, so the
+        // decided policy stands; the answer cites that (low confidence).
+        if let Some((_, policy, rule)) = best {
+            if !blocking.is_empty() && blocking.iter().all(|pi| self.policies[*pi].policy < policy)
+            {
+                push_unique(rules, rule);
+                push_unique(rules, self.provision("relaxation-not-shown"));
+                for pi in blocking {
+                    for c in &self.policies[pi].conds {
+                        if item.params[c.param as usize].is_none() {
+                            push_missing(missing, param_field(c.param));
+                        }
+                    }
+                }
+                return Some(policy);
+            }
+        }
         if !blocking.is_empty() {
             for pi in blocking {
                 let p = &self.policies[pi];

@@ -160,6 +160,9 @@ entry!(Requirement {
     end_user_hq: Option<Selector>,
     #[serde(default)]
     export_from: Option<Selector>,
+    /// Only items designed or marketed for datacenters (`true`) or only the others (`false`).
+    #[serde(default)]
+    datacenter: Option<bool>,
 });
 entry!(Exception {
     id: String,

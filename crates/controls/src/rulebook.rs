@@ -350,6 +350,7 @@ pub(crate) struct RequirementDef {
     pub dest: Option<Sel>,
     pub hq: Option<Sel>,
     pub from: Option<Sel>,
+    pub datacenter: Option<bool>,
 }
 #[derive(Debug, Clone)]
 pub(crate) struct ExceptionDef {
@@ -1111,6 +1112,8 @@ fn build(
         "no-licence-required",
         "outside-3a090",
         "ear99-technology",
+        "hq-not-given",
+        "relaxation-not-shown",
     ] {
         if !provisions.contains_key(needed) {
             b.at(names[0], 1);
@@ -1198,10 +1201,24 @@ fn build(
         }
     }
     // Changes must make sense in date order: adding a member or removing a non-member is a
-    // contradiction.
+    // contradiction. A change with an `end` is undone on that day (before anything that
+    // starts the same day).
     {
-        let mut order: Vec<usize> = (0..changes.len()).collect();
-        order.sort_by_key(|i| b.rules[changes[*i].rule as usize].effective);
+        let mut events: Vec<(Day, bool, usize)> = Vec::new();
+        for (i, ch) in changes.iter().enumerate() {
+            let r = &b.rules[ch.rule as usize];
+            events.push((r.effective, true, i));
+            if let Some(end) = r.end {
+                events.push((end, false, i));
+            }
+        }
+        events.sort_by_key(|e| (e.0, e.1));
+        let mut order: Vec<usize> = Vec::new();
+        let mut undo: Vec<bool> = Vec::new();
+        for (_, apply, i) in events {
+            order.push(i);
+            undo.push(!apply);
+        }
         let mut current: Vec<CountrySet> = group_defs
             .iter()
             .map(|g| {
@@ -1210,8 +1227,18 @@ fn build(
                 s
             })
             .collect();
-        for i in order {
+        for (i, undo) in order.into_iter().zip(undo) {
             let ch = &changes[i];
+            if undo {
+                for c in &ch.countries {
+                    if ch.add {
+                        current[ch.group].remove(*c);
+                    } else {
+                        current[ch.group].insert(*c);
+                    }
+                }
+                continue;
+            }
             let r = &b.rules[ch.rule as usize];
             let (file, line_no) = (r.file.clone(), r.line);
             for c in &ch.countries {
@@ -1335,6 +1362,7 @@ fn build(
             dest,
             hq,
             from,
+            datacenter: r.get_ref().datacenter,
         });
     }
     let mut exceptions = Vec::new();
