@@ -400,12 +400,9 @@ impl Rulebook {
         let mut hq_used = false;
         // A disputed country-group change touching the destination or headquarters (Cambodia
         // between the ITAR change and the EAR's conforming rule): the answer rests on it.
-        for ch in &self.changes {
-            if (ch.countries.contains(&dest) || hq.is_some_and(|h| ch.countries.contains(&h)))
-                && self.rule(ch.rule).confidence == Confidence::Low
-                && self.rule(ch.rule).in_force(case.date, case.posture)
-            {
-                push_unique(&mut rules, ch.rule);
+        for (rule, countries) in &snap.disputed {
+            if countries.contains(dest) || hq.is_some_and(|h| countries.contains(h)) {
+                push_unique(&mut rules, *rule);
             }
         }
 

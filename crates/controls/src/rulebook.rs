@@ -450,6 +450,9 @@ pub(crate) struct Snapshot {
     pub letters: Vec<u16>,
     pub thresholds: Vec<u16>,
     pub aliases: Vec<u16>,
+    /// Low-confidence country-group changes in force, with the countries they move: an answer
+    /// for one of those countries cites the change.
+    pub disputed: Vec<(u16, CountrySet)>,
 }
 
 /// The compiled rulebook.
@@ -1829,6 +1832,15 @@ fn snapshot(rb: &Rulebook, day: Day, posture: Posture) -> Snapshot {
         })
         .collect();
     let mut changes: Vec<&ChangeDef> = rb.changes.iter().filter(|c| live(c.rule)).collect();
+    let disputed = changes
+        .iter()
+        .filter(|c| rb.rules[c.rule as usize].confidence == Confidence::Low)
+        .map(|c| {
+            let mut s = CountrySet::EMPTY;
+            c.countries.iter().for_each(|x| s.insert(*x));
+            (c.rule, s)
+        })
+        .collect();
     changes.sort_by_key(|c| rb.rules[c.rule as usize].effective);
     for c in changes {
         for country in &c.countries {
@@ -1905,6 +1917,7 @@ fn snapshot(rb: &Rulebook, day: Day, posture: Posture) -> Snapshot {
         aliases: pick(
             &mut (0..rb.aliases.len() as u16).filter(|i| live(rb.aliases[*i as usize].rule)),
         ),
+        disputed,
     }
 }
 
