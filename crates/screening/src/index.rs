@@ -17,6 +17,10 @@ use crate::similarity::{jaro_winkler, jaro_winkler_upper_bound, within_one_edit}
 pub(crate) const MIN_TOKEN_SIM: f32 = 0.84;
 /// Weight multiplier of weak tokens (legal forms, particles).
 pub(crate) const WEAK_FACTOR: f32 = 0.2;
+/// Weight of a query initial, as a share of the weight of a word never seen.
+const INITIAL_WEIGHT: f32 = 0.4;
+/// Shortest consonant skeleton looked up for an Arabic-script word.
+const MIN_SKELETON: usize = 2;
 
 /// One indexed name: the primary name or one alias of an entity.
 pub(crate) struct NameRecord {
@@ -39,6 +43,8 @@ pub(crate) struct Index {
     pub phon: Vec<Box<[u8]>>,
     deletes: FxHashMap<Box<[u8]>, Vec<u32>>,
     phonetic: FxHashMap<Box<[u8]>, Vec<u32>>,
+    /// Consonant skeleton -> word tokens, for queries written in Arabic script.
+    skeletons: FxHashMap<Box<[u8]>, Vec<u32>>,
     pub names: Vec<NameRecord>,
     /// Sum of the token weights of each name.
     pub name_weight: Vec<f32>,
@@ -79,6 +85,7 @@ impl Index {
             phon: Vec::new(),
             deletes: FxHashMap::default(),
             phonetic: FxHashMap::default(),
+            skeletons: FxHashMap::default(),
             names: Vec::new(),
             name_weight: Vec::new(),
             group: Vec::new(),
@@ -156,6 +163,19 @@ impl Index {
                 idx.phonetic.entry(pk).or_default().push(t as u32);
             }
         }
+        for t in 0..idx.words.len() {
+            if idx.kinds[t] != TokenKind::Word || idx.words[t].len() < 3 {
+                continue;
+            }
+            let text = std::str::from_utf8(&idx.words[t]).unwrap_or("");
+            let sk = normalize::consonant_skeleton(text);
+            if sk.len() >= MIN_SKELETON {
+                idx.skeletons
+                    .entry(sk.into_bytes().into_boxed_slice())
+                    .or_default()
+                    .push(t as u32);
+            }
+        }
         idx
     }
 
@@ -183,12 +203,19 @@ impl Index {
         id
     }
 
-    /// Resolves one normalised query token against the vocabulary.
-    pub fn query_token(&self, text: &str, kind: TokenKind) -> QueryToken {
+    /// Resolves one normalised query token against the vocabulary. A `skeletal` word (from
+    /// Arabic script) also meets every word with its consonant skeleton.
+    pub fn query_token(&self, text: &str, kind: TokenKind, skeletal: bool) -> QueryToken {
         let bytes = text.as_bytes();
         let exact = self.word_ids.get(bytes).copied();
         let weight = match exact {
             Some(id) => self.weights[id as usize],
+            // An initial no listed name has is less than an unseen word (many names share
+            // it) and more than a particle (a stray initial is still a difference). Aligned
+            // with a full word it is scored apart (see the screener).
+            None if kind == TokenKind::Word && bytes.len() == 1 => {
+                self.unseen_weight * INITIAL_WEIGHT
+            }
             None if kind.is_weak() => self.unseen_weight * WEAK_FACTOR,
             None => self.unseen_weight,
         };
@@ -249,7 +276,7 @@ impl Index {
                     consider(id, &mut matches);
                 }
             }
-            if exact.is_none() {
+            if exact.is_none() && !skeletal {
                 for k in 2..bytes.len().saturating_sub(2) {
                     if let (Some(&a), Some(&b)) = (
                         self.word_ids.get(&bytes[..k]),
@@ -260,7 +287,34 @@ impl Index {
                 }
             }
         }
+        if skeletal && kind == TokenKind::Word {
+            let sk = normalize::consonant_skeleton(text);
+            if sk.len() >= MIN_SKELETON {
+                // Equal skeletons are the same consonants in the same order: strong evidence
+                // for three consonants or more, weaker for two (`sf` is Yusuf, Saif, Asif).
+                let s = if sk.len() >= 3 { 0.9 } else { 0.86 };
+                for &id in self
+                    .skeletons
+                    .get(sk.as_bytes())
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[])
+                {
+                    if !matches.iter().any(|(m, _)| *m == id) {
+                        matches.push((id, s));
+                    }
+                }
+            }
+        }
         matches.sort_by(|a, b| b.1.total_cmp(&a.1));
+        // A skeleton is no word of the index, but it is as rare as the words it stands for.
+        let weight = if exact.is_none() && skeletal && !matches.is_empty() {
+            matches
+                .iter()
+                .map(|&(id, _)| self.weights[id as usize])
+                .fold(0.0, f32::max)
+        } else {
+            weight
+        };
         QueryToken {
             text: bytes.into(),
             kind,

@@ -2,7 +2,9 @@
 //! sides meet in one comparable form.
 //!
 //! 1. Unicode NFKC (compatibility forms: full-width letters, ligatures), then transliteration
-//!    to Latin ASCII (accents dropped, Cyrillic, Greek, Arabic and CJK romanised).
+//!    to Latin ASCII: Cyrillic the way OFAC romanises it (BGN/PCGN; Ukrainian words with their
+//!    own letters), Arabic and Persian script as consonant skeletons ([`Token::skeletal`]),
+//!    everything else (accents, Greek, CJK) by `deunicode`.
 //! 2. Case folding.
 //! 3. Apostrophes removed without a break (`MA'TUQ` = `MATUQ`); dotted initialisms joined
 //!    (`L.L.C.` = `LLC`, `S.A.` = `SA`); every other non-alphanumeric character is a break.
@@ -17,6 +19,8 @@
 //! 6. Common transliteration variants of given names (`Mohammed`, `Mohamed`, `Muhammad`) are
 //!    known to be one name: [`canonical_given_name`] gives the group, which matching treats as
 //!    near-equal (tokens keep their spelling, so a typo in a variant still finds its neighbours).
+//!
+//! 7. A vessel prefix before a name (`M/V`, `MV`, `M.T.`) is dropped.
 //!
 //! `SURNAME, Given` order needs no rewriting: matching aligns tokens without regard to order.
 //! The pipeline is idempotent: normalising the joined output gives the same tokens.
@@ -51,6 +55,9 @@ impl TokenKind {
 pub struct Token {
     pub text: String,
     pub kind: TokenKind,
+    /// Written in a script that leaves short vowels out (Arabic, Persian): the text is a
+    /// consonant skeleton (`محمد` -> `mhmd`), to be compared by [`consonant_skeleton`].
+    pub skeletal: bool,
 }
 
 /// Legal forms: canonical token and the phrases (already normalised to lower-case ASCII words)
@@ -66,6 +73,7 @@ const LEGAL_FORMS: &[(&str, &[&str])] = &[
             "limited liability company",
             "limited liability co",
             "ltd liability co",
+            "ltd liability company",
             "ooo",
             "obshchestvo s ogranichennoi otvetstvennostyu",
             "obshchestvo s ogranichennoy otvetstvennostyu",
@@ -162,7 +170,10 @@ const LEGAL_FORMS: &[(&str, &[&str])] = &[
             "sadecv",
             "sa de cv",
             "s a de c v",
+            "s a de cv",
             "sociedad anonima de capital variable",
+            "sociedad anonima de cv",
+            "sociedad anonima de c v",
         ],
     ),
     (
@@ -318,9 +329,13 @@ const GIVEN_NAME_VARIANTS: &[(&str, &[&str])] = &[
 
 /// Normalises a name into tokens.
 pub fn tokens(raw: &str) -> Vec<Token> {
-    let words = words(raw);
+    let (words, skeletal) = words_flagged(raw);
     let mut out: Vec<Token> = Vec::with_capacity(words.len());
+    // Repeated prefixes go together, so that normalising twice drops no more than once.
     let mut i = 0;
+    while let n @ 1.. = vessel_prefix_len(&words[i..]) {
+        i += n;
+    }
     while i < words.len() {
         if let Some((canon, len)) = legal_form_at(&words, i) {
             // A longer form starting at the next word wins over a multi-word form here
@@ -330,6 +345,7 @@ pub fn tokens(raw: &str) -> Vec<Token> {
                 out.push(Token {
                     text: canon.to_string(),
                     kind: TokenKind::LegalForm,
+                    skeletal: false,
                 });
                 i += len;
                 continue;
@@ -338,6 +354,7 @@ pub fn tokens(raw: &str) -> Vec<Token> {
                 out.push(Token {
                     text: canon1.to_string(),
                     kind: TokenKind::LegalForm,
+                    skeletal: false,
                 });
                 i += 1;
                 continue;
@@ -354,10 +371,22 @@ pub fn tokens(raw: &str) -> Vec<Token> {
         out.push(Token {
             text: w.clone(),
             kind,
+            skeletal: kind == TokenKind::Word && skeletal[i],
         });
         i += 1;
     }
     out
+}
+
+/// Words of a vessel-type prefix at the start of a name (`M/V`, `MV`, `M.T.`, `MT`): they say
+/// what the party is, not which one, and lists mostly leave them out. Dropped only when a name
+/// follows.
+fn vessel_prefix_len(words: &[String]) -> usize {
+    match words {
+        [p, _, ..] if p == "mv" || p == "mt" => 1,
+        [m, p, _, ..] if m == "m" && (p == "v" || p == "t") => 2,
+        _ => 0,
+    }
 }
 
 /// The normalised name as one string (tokens joined by single spaces), for display and for
@@ -383,13 +412,21 @@ pub fn sorted_key(raw: &str) -> String {
 
 /// Steps 1–3: NFKC, transliteration, case folding, punctuation; returns the raw words.
 pub fn words(raw: &str) -> Vec<String> {
-    // NFKC first so that compatibility characters transliterate as their plain letters.
-    // ASCII input is already in both forms.
+    words_flagged(raw).0
+}
+
+/// [`words`], with a flag per word: true when the word came from Arabic script (see
+/// [`Token::skeletal`]).
+fn words_flagged(raw: &str) -> (Vec<String>, Vec<bool>) {
+    // NFKC first so that compatibility characters (and Arabic presentation forms) transliterate
+    // as their plain letters. ASCII input is already in both forms.
+    // Letters romanised from Arabic script come back upper-case, everything else lower-case:
+    // the case marks which words are consonant skeletons until the words are cut.
     let lower = if raw.is_ascii() {
         raw.to_ascii_lowercase()
     } else {
         let nfkc: String = raw.nfkc().collect();
-        deunicode::deunicode_with_tofu(&nfkc, " ").to_ascii_lowercase()
+        romanize(&nfkc)
     };
     let b = lower.as_bytes();
     let mut cleaned = String::with_capacity(lower.len());
@@ -422,23 +459,188 @@ pub fn words(raw: &str) -> Vec<String> {
         i += 1;
     }
     let mut out: Vec<String> = Vec::new();
+    let mut flags: Vec<bool> = Vec::new();
     for w in cleaned.split_ascii_whitespace() {
+        let skeletal = w.bytes().any(|b| b.is_ascii_uppercase());
         // Split letter/digit boundaries so that digits are tokens of their own ("no8" -> "no 8").
         let mut cur = String::new();
         let mut cur_digit = None;
         for ch in w.chars() {
             let d = ch.is_ascii_digit();
             if cur_digit.is_some_and(|cd| cd != d) {
+                flags.push(skeletal && cur_digit == Some(false));
                 out.push(std::mem::take(&mut cur));
             }
-            cur.push(ch);
+            cur.push(ch.to_ascii_lowercase());
             cur_digit = Some(d);
         }
         if !cur.is_empty() {
+            flags.push(skeletal && cur_digit == Some(false));
             out.push(cur);
         }
     }
+    (out, flags)
+}
+
+/// Romanises non-ASCII text: Cyrillic and Arabic script by the tables below, everything else
+/// by `deunicode`. Arabic-script words come back upper-case (see [`words_flagged`]), the rest
+/// lower-case.
+fn romanize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for (k, word) in s.split(char::is_whitespace).enumerate() {
+        if k > 0 {
+            out.push(' ');
+        }
+        // Letters only Ukrainian uses mark a Ukrainian word, whose г and и read h and y
+        // (Ukrainian national romanisation, Cabinet of Ministers resolution 55 of 2010).
+        let ukrainian = word.chars().any(|c| "іїєґІЇЄҐ".contains(c));
+        let mut chars = word;
+        // The Arabic article is written joined to its word; the lists write it apart.
+        if let Some(rest) = word.strip_prefix("ال") {
+            if rest.chars().count() >= 2 {
+                out.push_str("AL ");
+                chars = rest;
+            }
+        }
+        let mut at_start = true;
+        for c in chars.chars() {
+            if let Some(r) = cyrillic(c, ukrainian) {
+                out.push_str(r);
+            } else if let Some(r) = arabic(c, at_start) {
+                out.push_str(r);
+            } else if c.is_ascii() {
+                out.push(c.to_ascii_lowercase());
+            } else {
+                match deunicode::deunicode_char(c) {
+                    Some(r) => out.extend(r.chars().map(|c| c.to_ascii_lowercase())),
+                    None => out.push(' '),
+                }
+            }
+            at_start = false;
+        }
+    }
     out
+}
+
+/// Russian, Ukrainian and Belarusian Cyrillic as OFAC romanises it (BGN/PCGN 1947 for
+/// Russian: `х` kh, `ц` ts, `щ` shch, `й` and `ы` y, `ю` yu, `я` ya; soft and hard signs
+/// dropped), with Ukrainian `г` h and `и` y in Ukrainian words.
+fn cyrillic(c: char, ukrainian: bool) -> Option<&'static str> {
+    let lower = if c.is_uppercase() {
+        c.to_lowercase().next().unwrap_or(c)
+    } else {
+        c
+    };
+    Some(match lower {
+        'а' => "a",
+        'б' => "b",
+        'в' => "v",
+        'г' if ukrainian => "h",
+        'г' | 'ґ' => "g",
+        'д' => "d",
+        'е' | 'ё' | 'э' => "e",
+        'є' => "ye",
+        'ж' => "zh",
+        'з' => "z",
+        'и' if ukrainian => "y",
+        'и' | 'і' => "i",
+        'ї' => "yi",
+        'й' | 'ы' => "y",
+        'к' => "k",
+        'л' => "l",
+        'м' => "m",
+        'н' => "n",
+        'о' => "o",
+        'п' => "p",
+        'р' => "r",
+        'с' => "s",
+        'т' => "t",
+        'у' => "u",
+        'ў' => "w",
+        'ф' => "f",
+        'х' => "kh",
+        'ц' => "ts",
+        'ч' => "ch",
+        'ш' => "sh",
+        'щ' => "shch",
+        'ъ' | 'ь' => "",
+        'ю' => "yu",
+        'я' => "ya",
+        _ => return None,
+    })
+}
+
+/// Arabic and Persian letters as consonants (upper-case: see [`romanize`]). Short vowels are
+/// not written in Arabic script, and alif, waw and ya stand for long vowels as often as for
+/// consonants, so the result is compared by [`consonant_skeleton`]; a word-initial alif or
+/// ayn is kept as `A` (`احمد` AHMD, `عبد` ABD) so that the common given names still meet their
+/// variant group.
+fn arabic(c: char, at_start: bool) -> Option<&'static str> {
+    Some(match c {
+        'ا' | 'أ' | 'آ' | 'ٱ' | 'ع' if at_start => "A",
+        'إ' if at_start => "I",
+        'ا' | 'أ' | 'إ' | 'آ' | 'ٱ' | 'ع' | 'ء' | 'ؤ' | 'ئ' | 'ى' | 'ة' | 'ۀ' => "",
+        '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}' => "",
+        'ب' => "B",
+        'پ' => "P",
+        'ت' | 'ط' => "T",
+        'ث' => "TH",
+        'ج' => "J",
+        'چ' => "CH",
+        'ح' | 'ه' => "H",
+        'خ' => "KH",
+        'د' | 'ض' => "D",
+        'ذ' => "DH",
+        'ر' => "R",
+        'ز' | 'ظ' => "Z",
+        'ژ' => "ZH",
+        'س' | 'ص' => "S",
+        'ش' => "SH",
+        'غ' => "GH",
+        'ف' => "F",
+        'ق' => "Q",
+        'ك' | 'ک' => "K",
+        'گ' => "G",
+        'ل' => "L",
+        'م' => "M",
+        'ن' => "N",
+        'و' => "W",
+        'ي' | 'ی' => "Y",
+        _ => return None,
+    })
+}
+
+/// The consonant skeleton of a romanised word: digraphs to one letter (kh h, sh s, th t, dh
+/// d, gh g, zh/dj/dz j, ph f), q and c to k, vowels and the semivowels w, v, y dropped,
+/// repeats collapsed, a final h (ta marbuta, `-ah`) dropped. `muhammad`, `mohamed` and `mhmd`
+/// (محمد) share `mhmd`; `husayn`, `hussein` and `hsyn` (حسين) share `hsn`.
+pub fn consonant_skeleton(word: &str) -> String {
+    let b = word.as_bytes();
+    let mut out: Vec<u8> = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let next = b.get(i + 1).copied().unwrap_or(0);
+        let (code, step) = match (b[i].to_ascii_lowercase(), next.to_ascii_lowercase()) {
+            (b'k', b'h') => (b'h', 2),
+            (b's' | b'c', b'h') => (b's', 2),
+            (b't', b'h') => (b't', 2),
+            (b'd', b'h') => (b'd', 2),
+            (b'g', b'h') => (b'g', 2),
+            (b'z', b'h') | (b'd', b'j') | (b'd', b'z') => (b'j', 2),
+            (b'p', b'h') => (b'f', 2),
+            (b'q' | b'c', _) => (b'k', 1),
+            (b'a' | b'e' | b'i' | b'o' | b'u' | b'y' | b'w' | b'v', _) => (0, 1),
+            (c, _) => (c, 1),
+        };
+        if code != 0 && out.last() != Some(&code) {
+            out.push(code);
+        }
+        i += step;
+    }
+    if out.len() > 2 && out.last() == Some(&b'h') {
+        out.pop();
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Legal-form phrases by their first word: (phrase words, canonical), longest first.
@@ -545,11 +747,9 @@ pub fn phonetic_key(word: &str) -> String {
             // vowels are dropped after the first letter, but break repeats (no collapse across a vowel
             // is wanted for "mhmd", so keep `last` unchanged)
         } else if code == b'h' && !out.is_empty() {
-            // a lone h after the first letter is mostly silent in romanisations (Mohammed / Muhammad).
-            if step == 2 && last != b'h' {
-                out.push('h');
-                last = b'h';
-            }
+            // An h after the first letter, lone or in kh/gh, is mostly silent or dropped in
+            // romanisations (Mohammed / Muhammad, Mukhammad / Muhammad, Mikhail / Mihail):
+            // the Kh/H variation of Russian and Arabic names.
         } else if code != last || out.is_empty() {
             out.push(code as char);
             last = code;
@@ -609,12 +809,79 @@ mod tests {
     }
 
     #[test]
+    fn cyrillic_as_ofac_romanises_it() {
+        // The same given-name group and phonetic key as the romanised spelling.
+        let cyr = texts("Мухаммад");
+        assert_eq!(cyr, vec!["mukhammad"]);
+        assert_eq!(
+            canonical_given_name(&cyr[0]),
+            canonical_given_name("muhammad")
+        );
+        assert_eq!(phonetic_key(&cyr[0]), phonetic_key("muhammad"));
+        assert_eq!(texts("Юрий Щербаков"), vec!["yuriy", "shcherbakov"]);
+        assert_eq!(texts("ЦОЙ Виктор"), vec!["tsoy", "viktor"]);
+        // Soft and hard signs are dropped (Ильич = ILICH).
+        assert_eq!(texts("Ильич"), vec!["ilich"]);
+        // Ukrainian words read г as h and и as y; є is ye.
+        assert_eq!(texts("Григорій"), vec!["hryhoriy"]);
+        assert_eq!(texts("Євген"), vec!["yevhen"]);
+        // Russian г stays g.
+        assert_eq!(texts("Георгий"), vec!["georgiy"]);
+        // Legal forms written in Cyrillic are still legal forms.
+        assert_eq!(texts("ООО Ромашка"), vec!["llc", "romashka"]);
+    }
+
+    #[test]
+    fn arabic_script_gives_consonant_skeletons() {
+        let t = tokens("محمد حسين");
+        assert_eq!(
+            t.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(),
+            vec!["mhmd", "hsyn"]
+        );
+        assert!(t.iter().all(|t| t.skeletal));
+        assert_eq!(consonant_skeleton("mhmd"), consonant_skeleton("muhammad"));
+        assert_eq!(consonant_skeleton("mhmd"), consonant_skeleton("mohamed"));
+        assert_eq!(consonant_skeleton("hsyn"), consonant_skeleton("hussein"));
+        assert_eq!(consonant_skeleton("hsyn"), consonant_skeleton("husayn"));
+        assert_eq!(consonant_skeleton("khld"), consonant_skeleton("khalid"));
+        // Dropping the semivowels costs some distinctions (Husayn and Hasan share `hsn`):
+        // the rest of the name and the weight of the pair (0.9, not 1) carry them.
+        assert_ne!(consonant_skeleton("hsyn"), consonant_skeleton("husam"));
+        // The joined article is split off as a particle; a word-initial ayn or alif is kept as
+        // a vowel, so that عبد meets the `abd` group.
+        let t = tokens("عبد الرحمن");
+        assert_eq!(
+            t.iter().map(|t| t.text.as_str()).collect::<Vec<_>>(),
+            vec!["abd", "al", "rhmn"]
+        );
+        assert_eq!(t[1].kind, TokenKind::Particle);
+        assert!(!t[1].skeletal);
+        assert_eq!(consonant_skeleton("rhmn"), consonant_skeleton("rahman"));
+        // Latin text is never skeletal.
+        assert!(tokens("MHMD HSN").iter().all(|t| !t.skeletal));
+    }
+
+    #[test]
+    fn vessel_prefixes_are_dropped_before_a_name() {
+        assert_eq!(texts("M/V CARIBE"), vec!["caribe"]);
+        assert_eq!(texts("M.T. GREEN LIGHT"), vec!["green", "light"]);
+        assert_eq!(texts("MV NOOR 1"), vec!["noor", "1"]);
+        // Alone, the word is the name.
+        assert_eq!(texts("MV"), vec!["mv"]);
+        assert_eq!(texts("M V MV X"), vec!["x"]);
+    }
+
+    #[test]
     fn idempotent_examples() {
         for s in [
             "ANGLO-CARIBBEAN CO., LTD.",
             "AL ZAWAHIRI, Dr. Ayman",
             "S.A. DE C.V. GRUPO",
             "Obshchestvo s Ogranichennoi Otvetstvennostyu ROMASHKA",
+            "Григорій Щербаков",
+            "عبد الرحمن محمد",
+            "M/V CARIBE",
+            "M V M V MV",
         ] {
             let once = normalized(s);
             assert_eq!(normalized(&once), once, "{s}");

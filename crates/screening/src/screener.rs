@@ -12,7 +12,10 @@
 //!
 //! Pairs come from a greedy one-to-one alignment by similarity, order-insensitive, with
 //! Jaro-Winkler similarity raised for one typing error or a shared phonetic key, and with
-//! glued tokens (`ALZAHAR` against `AL ZAHAR`) paired as one. A query word the candidate does
+//! glued tokens (`ALZAHAR` against `AL ZAHAR`, `INVESTME NTS` against `INVESTMENTS`) competing
+//! with single pairs. An initial aligned with a full word of that letter (`J.` / `JOHN`) adds
+//! nothing to the numerator and costs a quarter of the word's weight (a word left out costs
+//! half): consistent, not confirming. A query word the candidate does
 //! not have costs more (A = [`QUERY_EXTRA`]) than a candidate word the query left out
 //! (B = [`CANDIDATE_EXTRA`]), since records often drop middle names but rarely add words.
 //! The name score is then adjusted by evidence the query gives: party type, country, year of
@@ -31,7 +34,9 @@ use crate::model::{AliasStrength, Entity, PartyType, Snapshot};
 use crate::normalize::{self, TokenKind};
 
 /// Version of the normalisation + matching algorithm; recorded in every result.
-pub const ALGORITHM_VERSION: &str = "stackport-match/1.0";
+/// 1.1: Cyrillic and Arabic-script romanisation, consonant skeletons, initials aligned with
+/// given names, glued words competing with single pairs, vessel prefixes dropped.
+pub const ALGORITHM_VERSION: &str = "stackport-match/1.1";
 /// Default score threshold: hits below it are not reported. Chosen on the public evaluation
 /// set as the point where the false-positive rate stays under 1% (see BENCHMARKS.md).
 pub const DEFAULT_THRESHOLD: f64 = 0.85;
@@ -44,6 +49,11 @@ pub const QUERY_EXTRA: f32 = 1.0;
 pub const CANDIDATE_EXTRA: f32 = 0.5;
 /// Names fully scored per query, at most.
 const MAX_CANDIDATES: usize = 40;
+/// Similarity recorded for an initial aligned with a full word of that first letter.
+const INITIAL_SIM: f32 = 0.6;
+/// Cost of an initial aligned with a full word, as a share of the full word's weight (a word
+/// left out costs [`CANDIDATE_EXTRA`]).
+const INITIAL_COST: f32 = 0.25;
 /// Factor applied when each side has a distinctive word the other lacks.
 pub const CONFLICT_FACTOR: f32 = 0.88;
 /// Score factor of a weak (low-quality) a.k.a.: OFAC tells screeners weak aliases alone are
@@ -301,7 +311,7 @@ impl Screener {
         }
         let tokens: Vec<QueryToken> = toks
             .iter()
-            .map(|t| self.index.query_token(&t.text, t.kind))
+            .map(|t| self.index.query_token(&t.text, t.kind, t.skeletal))
             .collect();
         Ok(Prepared { tokens })
     }
@@ -446,7 +456,7 @@ impl Screener {
                     if qt.text.len() == 1 || w.len() == 1 {
                         // An initial stands for a word with that first letter.
                         if qt.text[0] == w[0] {
-                            0.6
+                            INITIAL_SIM
                         } else {
                             0.0
                         }
@@ -479,76 +489,86 @@ impl Screener {
                 }
             }
         }
-        cand_pairs
-            .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        let mut q_used: SmallVec<[bool; 16]> = smallvec::smallvec![false; q.len()];
-        let mut c_used: SmallVec<[bool; 16]> = smallvec::smallvec![false; c.len()];
-        let mut aligned: SmallVec<[Pair; 16]> = SmallVec::new();
-        for (s, i, j) in cand_pairs {
-            if !q_used[i as usize] && !c_used[j as usize] {
-                q_used[i as usize] = true;
-                c_used[j as usize] = true;
-                aligned.push(Pair {
-                    q: i,
-                    c1: j,
-                    c2: NONE,
-                    sim: s,
-                    glued_query: false,
-                });
-            }
-        }
-        // Glued tokens: one query word against two adjacent candidate words, or the reverse.
-        for i in 0..q.len().min(255) {
-            if q_used[i] || q[i].text.len() < 4 {
+        // Glued tokens compete with single pairs: one query word against two adjacent
+        // candidate words (`ALZAHAR` / `AL ZAHAR`), or two adjacent query words against one
+        // candidate word (`INVESTME NTS` / `INVESTMENTS`). A glue that is exact beats the
+        // single pair one of its halves would otherwise take at a lower similarity.
+        let mut pairs: SmallVec<[Pair; 32]> = cand_pairs
+            .iter()
+            .map(|&(s, i, j)| Pair {
+                q: i,
+                c1: j,
+                c2: NONE,
+                sim: s,
+                glued_query: false,
+            })
+            .collect();
+        for (i, qt) in q.iter().enumerate().take(255) {
+            if qt.text.len() < 4 {
                 continue;
             }
             for j in 0..c.len().saturating_sub(1).min(254) {
-                if c_used[j] || c_used[j + 1] {
-                    continue;
-                }
                 let s = glue_sim(
-                    &q[i].text,
+                    &qt.text,
                     &idx.words[c[j] as usize],
                     &idx.words[c[j + 1] as usize],
                 );
                 if s > 0.0 {
-                    q_used[i] = true;
-                    c_used[j] = true;
-                    c_used[j + 1] = true;
-                    aligned.push(Pair {
+                    pairs.push(Pair {
                         q: i as u8,
                         c1: j as u8,
                         c2: (j + 1) as u8,
                         sim: s,
                         glued_query: false,
                     });
-                    break;
                 }
             }
         }
         for j in 0..c.len().min(255) {
             let cw = &idx.words[c[j] as usize];
-            if c_used[j] || cw.len() < 4 {
+            if cw.len() < 4 {
                 continue;
             }
             for i in 0..q.len().saturating_sub(1).min(254) {
-                if q_used[i] || q_used[i + 1] {
-                    continue;
-                }
                 let s = glue_sim(cw, &q[i].text, &q[i + 1].text);
                 if s > 0.0 {
-                    q_used[i] = true;
-                    q_used[i + 1] = true;
-                    c_used[j] = true;
-                    aligned.push(Pair {
+                    pairs.push(Pair {
                         q: i as u8,
                         c1: j as u8,
                         c2: NONE,
                         sim: s,
                         glued_query: true,
                     });
-                    break;
                 }
+            }
+        }
+        // Best first; at equal similarity single pairs before glues, then by position.
+        pairs.sort_unstable_by(|a, b| {
+            b.sim
+                .total_cmp(&a.sim)
+                .then((a.c2 != NONE || a.glued_query).cmp(&(b.c2 != NONE || b.glued_query)))
+                .then(a.q.cmp(&b.q))
+                .then(a.c1.cmp(&b.c1))
+        });
+        let mut q_used: SmallVec<[bool; 16]> = smallvec::smallvec![false; q.len()];
+        let mut c_used: SmallVec<[bool; 16]> = smallvec::smallvec![false; c.len()];
+        let mut aligned: SmallVec<[Pair; 16]> = SmallVec::new();
+        for p in pairs {
+            let (qi, cj) = (p.q as usize, p.c1 as usize);
+            let free = !q_used[qi]
+                && !c_used[cj]
+                && (!p.glued_query || !q_used[qi + 1])
+                && (p.c2 == NONE || !c_used[p.c2 as usize]);
+            if free {
+                q_used[qi] = true;
+                c_used[cj] = true;
+                if p.glued_query {
+                    q_used[qi + 1] = true;
+                }
+                if p.c2 != NONE {
+                    c_used[p.c2 as usize] = true;
+                }
+                aligned.push(p);
             }
         }
         let (mut num, mut den) = (0.0f32, 0.0f32);
@@ -564,6 +584,19 @@ impl Screener {
             } else {
                 q[p.q as usize].weight
             };
+            if p.sim == INITIAL_SIM && !p.glued_query && p.c2 == NONE {
+                // An initial against a full word (J. / JOHN): consistent but unconfirmed.
+                // It costs a fraction of the full word's weight, less than leaving the word
+                // out, and adds no weight of its own, so that an initial never lifts a name
+                // whose other words are only near matches (J. SMITH / JANE SMYTHE).
+                let full = if q[p.q as usize].text.len() == 1 {
+                    wc
+                } else {
+                    wq
+                };
+                den += INITIAL_COST * full;
+                continue;
+            }
             num += p.sim * (wq + wc);
             den += wq + wc;
         }
@@ -571,6 +604,7 @@ impl Screener {
         for (i, used) in q_used.iter().enumerate() {
             if !used {
                 den += QUERY_EXTRA * q[i].weight;
+                // An initial left over contradicts a given name left over (K. / JOHN).
                 strong_q |= !q[i].kind.is_weak();
             }
         }

@@ -4,6 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+#[path = "support/stress.rs"]
+mod stress;
+
 use proptest::prelude::*;
 use stackport_screening::diff::diff;
 use stackport_screening::model::{AliasStrength, ListSource, PartyType};
@@ -564,4 +567,172 @@ fn tiny() -> &'static (stackport_screening::Snapshot, Screener) {
         let s = Screener::new(&snap);
         (snap, s)
     })
+}
+
+/// A snapshot of the given (name, type) rows, with filler names so that token weights are
+/// not those of a three-name list.
+fn snapshot_of(rows: &[(&str, PartyType)]) -> stackport_screening::Snapshot {
+    let filler = [
+        "BROWN, Robert",
+        "JONES, Mary",
+        "DOE, John",
+        "MILLER, Anna",
+        "DAVIS, Peter",
+        "WILSON, James",
+        "TAYLOR, Jane",
+        "CLARK, Thomas",
+        "LEWIS, Susan",
+        "WALKER, Paul",
+        "HALL, Robert",
+        "YOUNG, John",
+        "KING, Jane",
+        "WRIGHT, Mark",
+        "GREEN, David",
+    ];
+    let entities = rows
+        .iter()
+        .copied()
+        .chain(filler.iter().map(|n| (*n, PartyType::Individual)))
+        .enumerate()
+        .map(|(i, (name, t))| stackport_screening::Entity {
+            id: format!("test:{i}"),
+            list: ListSource::Sdn,
+            also_listed: Vec::new(),
+            party_type: Some(t),
+            name: name.to_string(),
+            aliases: Vec::new(),
+            addresses: Vec::new(),
+            countries: Vec::new(),
+            programs: Vec::new(),
+            dates_of_birth: Vec::new(),
+            identifiers: Vec::new(),
+            remarks: None,
+            source_url: None,
+            snapshot_date: None,
+            snapshot_hash: String::new(),
+        })
+        .collect();
+    stackport_screening::Snapshot {
+        sources: Vec::new(),
+        entities,
+    }
+}
+
+fn top_hit(s: &Screener, name: &str) -> Option<(String, f64)> {
+    s.screen(
+        &Query {
+            name: name.into(),
+            ..Default::default()
+        },
+        3,
+        DEFAULT_THRESHOLD,
+    )
+    .expect("screens")
+    .hits
+    .first()
+    .map(|h| (h.name.clone(), h.score))
+}
+
+#[test]
+fn initials_stand_for_given_names_but_confirm_nothing() {
+    let s = Screener::new(&snapshot_of(&[
+        ("SMITH, John Robert", PartyType::Individual),
+        ("SMYTHE, Jane", PartyType::Individual),
+    ]));
+    // Middle names as initials, or every given name.
+    for q in ["John R. Smith", "J R SMITH", "SMITH, J. R."] {
+        assert_eq!(
+            top_hit(&s, q).map(|h| h.0).as_deref(),
+            Some("SMITH, John Robert"),
+            "{q}"
+        );
+    }
+    let s1 = Screener::new(&snapshot_of(&[
+        ("SMITH, John", PartyType::Individual),
+        ("SMYTHE, Jane", PartyType::Individual),
+    ]));
+    assert_eq!(
+        top_hit(&s1, "J. SMITH").map(|h| h.0).as_deref(),
+        Some("SMITH, John")
+    );
+    // An initial adds no evidence to a surname that only sounds alike.
+    let r = s1
+        .screen(
+            &Query {
+                name: "J. SMITH".into(),
+                ..Default::default()
+            },
+            5,
+            DEFAULT_THRESHOLD,
+        )
+        .expect("screens");
+    assert!(r.hits.iter().all(|h| h.name != "SMYTHE, Jane"), "{r:?}");
+    let s2 = Screener::new(&snapshot_of(&[("SMYTHE, Jane", PartyType::Individual)]));
+    assert_eq!(top_hit(&s2, "J. SMITH"), None);
+    // An initial that fits none of the given names is a difference.
+    assert_eq!(top_hit(&s1, "K. SMITH"), None);
+    // The explanation shows the initial aligned with its word.
+    assert!(r.hits[0]
+        .explanation
+        .alignment
+        .iter()
+        .any(|p| { p.query.as_deref() == Some("j") && p.candidate.as_deref() == Some("john") }));
+}
+
+#[test]
+fn scripts_transliterations_glued_words_and_vessel_prefixes() {
+    let s = Screener::new(&snapshot_of(&[
+        ("PODOBED, Yury Nikolaevich", PartyType::Individual),
+        ("HRYHORIY Oleksandr KOVAL", PartyType::Individual),
+        ("AL-HUSSEINI, Muhammad Khalid", PartyType::Individual),
+        ("ABDULRAHMAN, Yusuf", PartyType::Individual),
+        ("MEADOWBROOK INVESTMENTS LIMITED", PartyType::Entity),
+        ("CARIBE STAR", PartyType::Vessel),
+    ]));
+    let cases = [
+        ("Юрий Николаевич Подобед", "PODOBED, Yury Nikolaevich"),
+        ("Григорій Коваль", "HRYHORIY Oleksandr KOVAL"),
+        ("محمد خالد الحسيني", "AL-HUSSEINI, Muhammad Khalid"),
+        ("ABDUL RAHMAN, Yousef", "ABDULRAHMAN, Yusuf"),
+        (
+            "MEADOWBROOK INVESTME NTS LTD",
+            "MEADOWBROOK INVESTMENTS LIMITED",
+        ),
+        ("M/V CARIBE STAR", "CARIBE STAR"),
+    ];
+    for (q, want) in cases {
+        assert_eq!(top_hit(&s, q).map(|h| h.0).as_deref(), Some(want), "{q}");
+    }
+    // A different surname in Cyrillic is a different person.
+    assert_eq!(top_hit(&s, "Юрий Николаевич Смирнов"), None);
+}
+
+/// The stress set on the bundled non-SDN list (442 entities): every harder family together
+/// keeps the recall@1 and false-positive rate measured when the matcher was last changed
+/// (stackport-match/1.1: recall@1 0.8115 over 313 positives, FP 0 over 160 negatives; 1.0
+/// scored below this floor, chiefly on Arabic script, initials and glued words).
+#[test]
+fn stress_set_on_the_bundled_consolidated_list() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/lists/ofac/cons_2025-12-19");
+    let snap = parse::load_dir(&dir).expect("loads");
+    let s = Screener::new(&snap);
+    let queries = stress::generate(&snap, 7, 40);
+    let figures = stress::evaluate(&s, &queries, DEFAULT_THRESHOLD);
+    let (mut pos, mut ok, mut neg, mut fp) = (0usize, 0.0, 0usize, 0.0);
+    for (family, n, v) in &figures {
+        if family.starts_with("neg_") {
+            neg += n;
+            fp += v * *n as f64;
+        } else {
+            pos += n;
+            ok += v * *n as f64;
+        }
+    }
+    let (recall, fpr) = (ok / pos as f64, fp / neg as f64);
+    eprintln!(
+        "stress: {pos} positives recall@1 {recall:.4}, {neg} negatives FP {fpr:.4}: {figures:?}"
+    );
+    assert!(pos >= 150 && neg >= 100, "{pos} positives, {neg} negatives");
+    assert!(recall >= 0.80, "stress recall@1 {recall:.4}: {figures:?}");
+    assert!(fpr <= 0.02, "stress FP rate {fpr:.4}: {figures:?}");
 }
