@@ -283,8 +283,22 @@ impl Rulebook {
             if p.datacenter_only {
                 t = and(t, item.datacenter);
             }
+            let mut absent = false;
             for cond in &p.conds {
-                t = and(t, cond.holds(&item.params));
+                match cond.holds(&item.params) {
+                    None if p.absent_not_met & (1 << cond.param as u32) != 0 => absent = true,
+                    h => t = and(t, h),
+                }
+            }
+            if absent {
+                // A parameter the case does not give counts as not met (the Oct 2022 I/O
+                // test); when everything else was met the answer rests on that, so the test
+                // is cited.
+                if t == Some(true) {
+                    c.rules.push(p.rule);
+                    c.rules.push(self.provision("parameter-not-given"));
+                }
+                t = Some(false);
             }
             match t {
                 Some(true) => {

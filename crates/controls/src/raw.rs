@@ -130,6 +130,10 @@ entry!(Paragraph {
     #[serde(default)]
     datacenter_only: bool,
     conditions: Vec<Condition>,
+    /// Parameters whose absence counts as "not met" (the test is then cited, so the answer is
+    /// low confidence when the entry is) instead of leaving the classification undecided.
+    #[serde(default)]
+    absent_not_met: Vec<String>,
 });
 entry!(Assembly {
     id: String,

@@ -330,6 +330,8 @@ pub(crate) struct ParagraphDef {
     pub control: u8,
     pub datacenter_only: bool,
     pub conds: Vec<Cond>,
+    /// Bit per [`Param`]: a missing value of it fails the test instead of leaving it undecided.
+    pub absent_not_met: u32,
 }
 #[derive(Debug, Clone)]
 pub(crate) struct AssemblyDef {
@@ -1117,6 +1119,7 @@ fn build(
         "ear99-technology",
         "hq-not-given",
         "relaxation-not-shown",
+        "parameter-not-given",
     ] {
         if !provisions.contains_key(needed) {
             b.at(names[0], 1);
@@ -1304,6 +1307,17 @@ fn build(
         if e.conditions.is_empty() {
             b.err("conditions", "a paragraph needs at least one condition");
         }
+        let mut absent_not_met = 0u32;
+        for name in &e.absent_not_met {
+            match Param::parse(name) {
+                Some(p) if conds.iter().any(|c| c.param == p) => absent_not_met |= 1 << p as u32,
+                Some(_) => b.err(
+                    "absent_not_met",
+                    format!("{name:?} is not a parameter of this paragraph's conditions"),
+                ),
+                None => b.err("absent_not_met", format!("unknown parameter {name:?}")),
+            }
+        }
         paragraphs.push(ParagraphDef {
             rule,
             eccn: e.eccn.clone(),
@@ -1311,6 +1325,7 @@ fn build(
             control,
             datacenter_only: e.datacenter_only,
             conds,
+            absent_not_met,
         });
     }
     let mut assemblies = Vec::new();
