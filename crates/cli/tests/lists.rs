@@ -147,7 +147,10 @@ async fn load_diff_and_rescreen() {
                     result,
                 });
             }
-            store.record_screenings(&records).await.unwrap();
+            let entry = |_: usize, s: &stackport_store::StoredScreening| {
+                Ok(format!("{{\"screening\":{}}}", s.id))
+            };
+            store.record_screenings(&records, &entry).await.unwrap();
 
             let out = run(bin()
                 .args(["lists", "load"])

@@ -213,6 +213,14 @@ impl DecisionLedger {
         Ok(self.append_canonical(canonical).await?)
     }
 
+    /// Counts entries appended by the store inside another transaction (a screening result and
+    /// its entry commit together, see `ScreeningStore::record_screenings`).
+    pub fn note_appended(&self, n: u64) {
+        if let Some(c) = &self.appends {
+            c.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+
     /// Appends an already canonical entry (see [`stackport_ledger::canonicalize`]).
     pub async fn append_canonical(
         &self,

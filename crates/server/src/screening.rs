@@ -30,7 +30,8 @@ use stackport_screening::{
     ALGORITHM_VERSION, DEFAULT_THRESHOLD, MAX_NAME_CHARS,
 };
 use stackport_store::{
-    EntryChange, NewHit, ScreeningRecord, SnapshotInfo, Storage, StoredNewHit, StoredScreening,
+    EntryChange, NewHit, ScreeningRecord, SnapshotInfo, Storage, StoreError, StoredNewHit,
+    StoredScreening,
 };
 use utoipa::{OpenApi, ToSchema};
 
@@ -310,6 +311,8 @@ pub struct NewHitDto {
     pub hit: serde_json::Value,
     /// RFC 3339.
     pub found_at: String,
+    /// Index of the ledger entry recording this hit.
+    pub ledger_index: Option<u64>,
 }
 
 /// New hits recorded for one snapshot.
@@ -522,7 +525,33 @@ pub async fn rescreen(
         (found, skipped)
     })
     .await?;
-    let stored = store.record_new_hits(&found).await?;
+    // Each new hit is a screening decision too: recorded in the ledger with its row.
+    let lists_version = to.hash.clone();
+    let entry = |_: usize, h: &StoredNewHit| -> Result<String, StoreError> {
+        Decision::now(
+            DecisionKind::Screening,
+            serde_json::json!({
+                "party": h.hit.party_id,
+                "rescreen": { "from_snapshot": h.hit.from_snapshot_id, "to_snapshot": h.hit.to_snapshot_id },
+            }),
+            serde_json::json!({
+                "new_hit": h.id,
+                "entity": h.hit.entity_id,
+                "change": h.hit.change.as_str(),
+                "score": h.hit.score,
+                "hit": h.hit.hit,
+            }),
+            DecisionVersions { lists: Some(lists_version.clone()), rules: None },
+        )
+        .canonical_json()
+        .map_err(|e| StoreError::Corrupt(format!("new-hit decision: {e}")))
+    };
+    let stored: Vec<StoredNewHit> = store
+        .record_new_hits(&found, &entry)
+        .await?
+        .into_iter()
+        .map(|(h, _)| h)
+        .collect();
     store.mark_rescreened(to.id).await?;
     Ok(RescreenSummary {
         from_snapshot: from.id,
@@ -550,6 +579,7 @@ fn new_hit_dto(h: &StoredNewHit, party_name: Option<String>) -> NewHitDto {
         to_snapshot: h.hit.to_snapshot_id,
         hit: h.hit.hit.clone(),
         found_at: rfc3339(h.found_at),
+        ledger_index: h.ledger_index,
     }
 }
 
@@ -760,19 +790,16 @@ async fn store_results(
             result: r.clone(),
         })
         .collect();
-    let stored = state.store.record_screenings(&records).await?;
-    let mut responses: Vec<ScreenResponse> = stored
-        .iter()
-        .zip(items)
-        .map(|(s, (id, _, r))| response(s, &r, id))
-        .collect();
-    // Every stored result goes into the tamper-evident ledger, with the versions it used (the
-    // snapshot's content hash and the algorithm); the receipt goes back in the response.
-    // The appends run concurrently so that the ledger's group commit batches a whole request.
-    let appends = responses.iter().zip(&records).map(|(resp, rec)| {
+    // Every stored result goes into the tamper-evident ledger in the same transaction as its
+    // row, with the versions it used (the snapshot's content hash and the algorithm); the
+    // receipt goes back in the response. A failed append stores nothing and the request fails.
+    let lists_version = loaded.info.hash.clone();
+    let entry = |i: usize, stored: &StoredScreening| -> Result<String, StoreError> {
+        let (id, _, result) = &items[i];
+        let resp = response(stored, result, id.clone());
         let decision = Decision::now(
             DecisionKind::Screening,
-            serde_json::json!({ "party": rec.party, "threshold": resp.threshold }),
+            serde_json::json!({ "party": records[i].party, "threshold": resp.threshold }),
             serde_json::json!({
                 "screening": resp.screening,
                 "party": resp.party,
@@ -783,15 +810,28 @@ async fn store_results(
                     "entity": h.entity, "score": h.score, "list": h.list, "name": h.name, "matched": h.matched,
                 })).collect::<Vec<_>>(),
             }),
-            DecisionVersions { lists: Some(loaded.info.hash.clone()), rules: None },
+            DecisionVersions {
+                lists: Some(lists_version.clone()),
+                rules: None,
+            },
         );
-        let ledger = state.ledger.clone();
-        async move { ledger.record(&decision).await }
-    });
-    let receipts = futures_util::future::try_join_all(appends).await?;
-    for (resp, receipt) in responses.iter_mut().zip(receipts) {
-        resp.ledger = Some(receipt);
-    }
+        decision
+            .canonical_json()
+            .map_err(|e| StoreError::Corrupt(format!("screening decision: {e}")))
+    };
+    let stored = state.store.record_screenings(&records, &entry).await?;
+    state.ledger.note_appended(stored.len() as u64);
+    let responses: Vec<ScreenResponse> = stored
+        .iter()
+        .zip(items)
+        .map(|((s, receipt), (id, _, r))| ScreenResponse {
+            ledger: Some(LedgerReceipt {
+                index: receipt.index,
+                leaf_hash: receipt.leaf_hash,
+            }),
+            ..response(s, &r, id)
+        })
+        .collect();
     state
         .queries
         .fetch_add(responses.len() as u64, Ordering::Relaxed);

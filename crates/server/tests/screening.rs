@@ -133,6 +133,11 @@ async fn screening_api_on_the_bundled_snapshot() {
             let stored = store.screenings(&party).await.unwrap();
             assert_eq!(stored.len(), 1);
             assert_eq!(stored[0].id, r["screening"].as_i64().unwrap());
+            assert_eq!(
+                stored[0].ledger_index,
+                Some(index),
+                "the row names its ledger entry"
+            );
             assert_eq!(stored[0].hits.as_array().unwrap().len(), hits.len());
             assert_eq!(
                 store.party(&party).await.unwrap().name,
@@ -433,6 +438,17 @@ async fn a_new_snapshot_is_swapped_in_and_stored_parties_are_rescreened() {
                 .all(|h| h["entity"].as_str().unwrap().starts_with("bis-dpl:")
                     && h["change"] == "added"));
             assert_eq!(saidi[0]["party_name"], "ABDUL MAJID SAIDI");
+            // Each new hit is a decision in the ledger, stored with its row.
+            let index = saidi[0]["ledger_index"]
+                .as_u64()
+                .expect("new hit's ledger index");
+            let (s, entry) = get(&c, format!("{base}/v1/ledger/entries/{index}")).await;
+            assert_eq!(s, 200, "{entry}");
+            let recorded = &entry["entry"];
+            assert_eq!(recorded["type"], "screening", "{recorded}");
+            assert_eq!(recorded["inputs"]["party"], party.as_str());
+            assert_eq!(recorded["outputs"]["entity"], saidi[0]["entity"]);
+            assert_eq!(recorded["versions"]["lists"], info_b.hash.as_str());
 
             // Recorded, readable again, and not recorded twice.
             let (s, nh) = get(&c, format!("{base}/v1/lists/{}/new-hits", info_b.id)).await;

@@ -118,9 +118,44 @@ const NODES_PER_SELECT: usize = 200;
 /// SQL is the same; `QueryBuilder` writes each backend's placeholders, and only the way the
 /// write lock is taken differs.
 macro_rules! ledger_store_impl {
-    ($module:ident, $store:ty, $db:ty, $conn:ty, $begin:path) => {
-        mod $module {
+    ($module:ident, $store:ty, $db:ty, $conn:ty, $begin:path, $lock:path) => {
+        pub(crate) mod $module {
             use super::*;
+
+            /// Appends canonical entries as consecutive leaves inside the caller's transaction,
+            /// so that a decision and its ledger entry commit together or not at all. Takes the
+            /// ledger's lock first (a no-op on SQLite, whose caller must have begun the
+            /// transaction with `BEGIN IMMEDIATE`, see [`super::sqlite_begin`]).
+            pub(crate) async fn append_in_tx(conn: &mut $conn, entries: &[String]) -> Result<Vec<AppendReceipt>, StoreError> {
+                if entries.is_empty() {
+                    return Ok(Vec::new());
+                }
+                $lock(&mut *conn).await?;
+                let size: i64 = sqlx::query("SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_entries").fetch_one(&mut *conn).await?.try_get(0)?;
+                let size = u64_col(size, "ledger size")?;
+                let ids = Frontier::node_ids(size);
+                let found = fetch_nodes(&mut *conn, &ids).await?;
+                let hashes = ids
+                    .iter()
+                    .map(|id| found.get(id).copied().ok_or_else(|| StoreError::Corrupt(format!("ledger node {id} of the tree's right edge is missing"))))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let rows = plan_append(size, &hashes, entries)?;
+                for (chunk, receipts) in entries.chunks(ROWS_PER_INSERT).zip(rows.receipts.chunks(ROWS_PER_INSERT)) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO ledger_entries (idx, entry, leaf_hash) ");
+                    qb.push_values(chunk.iter().zip(receipts), |mut b, (e, r)| {
+                        b.push_bind(r.index as i64).push_bind(e.as_str()).push_bind(r.leaf_hash.0.to_vec());
+                    });
+                    qb.build().execute(&mut *conn).await?;
+                }
+                for chunk in rows.nodes.chunks(ROWS_PER_INSERT) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO ledger_nodes (level, idx, hash) ");
+                    qb.push_values(chunk, |mut b, (id, h)| {
+                        b.push_bind(id.level as i32).push_bind(id.index as i64).push_bind(h.0.to_vec());
+                    });
+                    qb.build().execute(&mut *conn).await?;
+                }
+                Ok(rows.receipts)
+            }
 
             /// Fetches stored nodes by id with point lookups (`UNION ALL`), in chunks.
             pub(super) async fn fetch_nodes(conn: &mut $conn, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>, StoreError> {
@@ -166,31 +201,9 @@ macro_rules! ledger_store_impl {
                         return Ok(Vec::new());
                     }
                     let mut tx = $begin(&self.pool).await?;
-                    let size: i64 = sqlx::query("SELECT COALESCE(MAX(idx) + 1, 0) FROM ledger_entries").fetch_one(&mut *tx).await?.try_get(0)?;
-                    let size = u64_col(size, "ledger size")?;
-                    let ids = Frontier::node_ids(size);
-                    let found = fetch_nodes(&mut *tx, &ids).await?;
-                    let hashes = ids
-                        .iter()
-                        .map(|id| found.get(id).copied().ok_or_else(|| StoreError::Corrupt(format!("ledger node {id} of the tree's right edge is missing"))))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    let rows = plan_append(size, &hashes, entries)?;
-                    for (chunk, receipts) in entries.chunks(ROWS_PER_INSERT).zip(rows.receipts.chunks(ROWS_PER_INSERT)) {
-                        let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO ledger_entries (idx, entry, leaf_hash) ");
-                        qb.push_values(chunk.iter().zip(receipts), |mut b, (e, r)| {
-                            b.push_bind(r.index as i64).push_bind(e.as_str()).push_bind(r.leaf_hash.0.to_vec());
-                        });
-                        qb.build().execute(&mut *tx).await?;
-                    }
-                    for chunk in rows.nodes.chunks(ROWS_PER_INSERT) {
-                        let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO ledger_nodes (level, idx, hash) ");
-                        qb.push_values(chunk, |mut b, (id, h)| {
-                            b.push_bind(id.level as i32).push_bind(id.index as i64).push_bind(h.0.to_vec());
-                        });
-                        qb.build().execute(&mut *tx).await?;
-                    }
+                    let receipts = append_in_tx(&mut *tx, entries).await?;
                     tx.commit().await?;
-                    Ok(rows.receipts)
+                    Ok(receipts)
                 }
 
                 async fn ledger_size(&self) -> Result<u64, StoreError> {
@@ -261,25 +274,36 @@ macro_rules! ledger_store_impl {
     };
 }
 
-async fn sqlite_begin(
+/// Begins a transaction that may append to the ledger.
+pub(crate) async fn sqlite_begin(
     pool: &sqlx::SqlitePool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
     // IMMEDIATE takes the write lock now, so two appenders never both read the same size.
     Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
 }
 
+/// SQLite: the write lock is already held since `BEGIN IMMEDIATE` ([`sqlite_begin`]).
+async fn sqlite_lock(_: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
+    Ok(())
+}
+
 /// Key of the advisory lock that serialises ledger appends on PostgreSQL ("6962" for RFC 6962).
 const PG_LEDGER_LOCK: i64 = 6962;
 
-async fn pg_begin(
+/// Begins a transaction that may append to the ledger (the lock is taken by the append).
+pub(crate) async fn pg_begin(
     pool: &sqlx::PgPool,
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
-    let mut tx = pool.begin().await?;
+    Ok(pool.begin().await?)
+}
+
+/// PostgreSQL: the ledger's transaction-scoped advisory lock, held until commit or rollback.
+async fn pg_lock(conn: &mut sqlx::PgConnection) -> Result<(), StoreError> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(PG_LEDGER_LOCK)
-        .execute(&mut *tx)
+        .execute(conn)
         .await?;
-    Ok(tx)
+    Ok(())
 }
 
 ledger_store_impl!(
@@ -287,14 +311,16 @@ ledger_store_impl!(
     SqliteStore,
     sqlx::Sqlite,
     sqlx::SqliteConnection,
-    sqlite_begin
+    sqlite_begin,
+    sqlite_lock
 );
 ledger_store_impl!(
     pg_impl,
     PgStore,
     sqlx::Postgres,
     sqlx::PgConnection,
-    pg_begin
+    pg_begin,
+    pg_lock
 );
 
 /// Copies an error for every member of a failed batch (`StoreError` is not `Clone`).

@@ -14,6 +14,7 @@ use sqlx::Row;
 use stackport_screening::{Entity, PartyType, Query, ScreeningResult, Snapshot, SourceFile};
 use time::OffsetDateTime;
 
+use crate::ledger::{pg_impl, sqlite_impl, AppendReceipt};
 use crate::{PgStore, SqliteStore, StoreError};
 
 /// A stored list snapshot.
@@ -87,6 +88,9 @@ pub struct StoredScreening {
     pub hits: serde_json::Value,
     #[serde(with = "time::serde::rfc3339")]
     pub screened_at: OffsetDateTime,
+    /// Index of the ledger entry recording this result (appended in the same transaction).
+    /// `None` only for rows stored before the ledger recorded screenings.
+    pub ledger_index: Option<u64>,
 }
 
 /// Why an entity could produce a new hit: it is new in the snapshot or it changed.
@@ -136,6 +140,8 @@ pub struct StoredNewHit {
     pub hit: NewHit,
     #[serde(with = "time::serde::rfc3339")]
     pub found_at: OffsetDateTime,
+    /// Index of the ledger entry recording this hit (appended in the same transaction).
+    pub ledger_index: Option<u64>,
 }
 
 /// The stable id of a party: SHA-256 over its name, type, country, date of birth and sorted
@@ -178,10 +184,15 @@ pub trait ScreeningStore {
 
     /// Stores screenings (upserting their parties) in one transaction; returns them as stored,
     /// in input order.
+    ///
+    /// Each stored result is recorded in the ledger in the same transaction: `ledger_entry`
+    /// builds the canonical entry of the `i`-th result once it has its id, and the result and its
+    /// entry commit together or not at all. Returns each result with its ledger receipt.
     async fn record_screenings(
         &self,
         records: &[ScreeningRecord],
-    ) -> Result<Vec<StoredScreening>, StoreError>;
+        ledger_entry: LedgerEntryFn<'_, StoredScreening>,
+    ) -> Result<Vec<(StoredScreening, AppendReceipt)>, StoreError>;
     /// Every party screened before, by id.
     async fn parties(&self) -> Result<Vec<StoredParty>, StoreError>;
     /// One party; [`StoreError::NotFound`] if unknown.
@@ -191,7 +202,13 @@ pub trait ScreeningStore {
 
     /// Stores new hits in one transaction, skipping any already recorded for the same
     /// (party, snapshot, entity); returns those that were new.
-    async fn record_new_hits(&self, hits: &[NewHit]) -> Result<Vec<StoredNewHit>, StoreError>;
+    /// Every new hit is recorded in the ledger in the same transaction (see
+    /// [`ScreeningStore::record_screenings`]).
+    async fn record_new_hits(
+        &self,
+        hits: &[NewHit],
+        ledger_entry: LedgerEntryFn<'_, StoredNewHit>,
+    ) -> Result<Vec<(StoredNewHit, AppendReceipt)>, StoreError>;
     /// New hits recorded for a snapshot, oldest first.
     async fn new_hits(&self, to_snapshot_id: i64) -> Result<Vec<StoredNewHit>, StoreError>;
 
@@ -204,6 +221,46 @@ pub trait ScreeningStore {
             entities,
         })
     }
+}
+
+/// Builds the ledger entry (RFC 8785 canonical JSON) recording the `i`-th item stored by one
+/// call, once the item has its id. An error aborts the whole call: nothing is stored.
+pub type LedgerEntryFn<'a, T> = &'a (dyn Fn(usize, &T) -> Result<String, StoreError> + Send + Sync);
+
+/// The ledger entries of stored items, in order.
+fn build_ledger_entries<T>(
+    items: &[T],
+    f: LedgerEntryFn<'_, T>,
+) -> Result<Vec<String>, StoreError> {
+    items.iter().enumerate().map(|(i, t)| f(i, t)).collect()
+}
+
+fn ledger_index_col(v: Option<i64>, column: &str) -> Result<Option<u64>, StoreError> {
+    v.map(|i| {
+        u64::try_from(i).map_err(|_| StoreError::Corrupt(format!("{column} is negative ({i})")))
+    })
+    .transpose()
+}
+
+/// Ends a `record_*` transaction: appends the ledger entry of every stored item in the same
+/// transaction, notes each entry's index on its row, commits, and pairs items with receipts.
+macro_rules! record_in_ledger {
+    ($backend:ident, $tx:ident, $out:ident, $entry:ident, $update:literal) => {{
+        let entries = build_ledger_entries(&$out, $entry)?;
+        let receipts = $backend::append_in_tx(&mut *$tx, &entries).await?;
+        for (item, r) in $out.iter_mut().zip(&receipts) {
+            let index = i64::try_from(r.index)
+                .map_err(|_| StoreError::Corrupt(format!("ledger index {}", r.index)))?;
+            sqlx::query($update)
+                .bind(index)
+                .bind(item.id)
+                .execute(&mut *$tx)
+                .await?;
+            item.ledger_index = Some(r.index);
+        }
+        $tx.commit().await?;
+        Ok($out.into_iter().zip(receipts).collect())
+    }};
 }
 
 // ---- shared helpers -------------------------------------------------------------------------
@@ -354,6 +411,10 @@ fn sqlite_screening(r: &sqlx::sqlite::SqliteRow) -> Result<StoredScreening, Stor
         hit_count: r.try_get("hit_count")?,
         hits: from_json("screening hits", &r.try_get::<String, _>("hits")?)?,
         screened_at: parse_sqlite_time("screened_at", &r.try_get::<String, _>("screened_at")?)?,
+        ledger_index: ledger_index_col(
+            r.try_get("ledger_index")?,
+            "screening_results.ledger_index",
+        )?,
     })
 }
 
@@ -370,6 +431,10 @@ fn sqlite_new_hit(r: &sqlx::sqlite::SqliteRow) -> Result<StoredNewHit, StoreErro
             hit: from_json("new hit", &r.try_get::<String, _>("hit")?)?,
         },
         found_at: parse_sqlite_time("found_at", &r.try_get::<String, _>("found_at")?)?,
+        ledger_index: ledger_index_col(
+            r.try_get("ledger_index")?,
+            "screening_new_hits.ledger_index",
+        )?,
     })
 }
 
@@ -502,10 +567,12 @@ impl ScreeningStore for SqliteStore {
     async fn record_screenings(
         &self,
         records: &[ScreeningRecord],
-    ) -> Result<Vec<StoredScreening>, StoreError> {
+        ledger_entry: LedgerEntryFn<'_, StoredScreening>,
+    ) -> Result<Vec<(StoredScreening, AppendReceipt)>, StoreError> {
         let at = now();
         let at_text = sqlite_time(at);
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE: this transaction appends to the ledger (crate::ledger).
+        let mut tx = crate::ledger::sqlite_begin(&self.pool).await?;
         let mut out = Vec::with_capacity(records.len());
         for rec in records {
             let pid = party_id(&rec.party);
@@ -549,10 +616,16 @@ impl ScreeningStore for SqliteStore {
                 hit_count: usize_to_i64(rec.result.hits.len()),
                 hits,
                 screened_at: at,
+                ledger_index: None,
             });
         }
-        tx.commit().await?;
-        Ok(out)
+        record_in_ledger!(
+            sqlite_impl,
+            tx,
+            out,
+            ledger_entry,
+            "UPDATE screening_results SET ledger_index = ? WHERE id = ?"
+        )
     }
 
     async fn parties(&self) -> Result<Vec<StoredParty>, StoreError> {
@@ -579,10 +652,15 @@ impl ScreeningStore for SqliteStore {
         rows.iter().map(sqlite_screening).collect()
     }
 
-    async fn record_new_hits(&self, hits: &[NewHit]) -> Result<Vec<StoredNewHit>, StoreError> {
+    async fn record_new_hits(
+        &self,
+        hits: &[NewHit],
+        ledger_entry: LedgerEntryFn<'_, StoredNewHit>,
+    ) -> Result<Vec<(StoredNewHit, AppendReceipt)>, StoreError> {
         let at = now();
         let at_text = sqlite_time(at);
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE: this transaction appends to the ledger (crate::ledger).
+        let mut tx = crate::ledger::sqlite_begin(&self.pool).await?;
         let mut out = Vec::new();
         for h in hits {
             let id: Option<i64> = sqlx::query_scalar(
@@ -604,11 +682,17 @@ impl ScreeningStore for SqliteStore {
                     id,
                     hit: h.clone(),
                     found_at: at,
+                    ledger_index: None,
                 });
             }
         }
-        tx.commit().await?;
-        Ok(out)
+        record_in_ledger!(
+            sqlite_impl,
+            tx,
+            out,
+            ledger_entry,
+            "UPDATE screening_new_hits SET ledger_index = ? WHERE id = ?"
+        )
     }
 
     async fn new_hits(&self, to_snapshot_id: i64) -> Result<Vec<StoredNewHit>, StoreError> {
@@ -686,6 +770,10 @@ fn pg_screening(r: &sqlx::postgres::PgRow) -> Result<StoredScreening, StoreError
         hit_count: i64::from(r.try_get::<i32, _>("hit_count")?),
         hits: from_json("screening hits", &r.try_get::<String, _>("hits")?)?,
         screened_at: r.try_get("screened_at")?,
+        ledger_index: ledger_index_col(
+            r.try_get("ledger_index")?,
+            "screening_results.ledger_index",
+        )?,
     })
 }
 
@@ -702,14 +790,17 @@ fn pg_new_hit(r: &sqlx::postgres::PgRow) -> Result<StoredNewHit, StoreError> {
             hit: from_json("new hit", &r.try_get::<String, _>("hit")?)?,
         },
         found_at: r.try_get("found_at")?,
+        ledger_index: ledger_index_col(
+            r.try_get("ledger_index")?,
+            "screening_new_hits.ledger_index",
+        )?,
     })
 }
 
 /// JSONB columns are read as text (`::text`) and parsed with serde, like SQLite's.
 const PG_PARTY_COLUMNS: &str = "id, name, party_type, country, dob, identifiers::text AS identifiers, threshold, first_screened, last_screened";
-const PG_SCREENING_COLUMNS: &str =
-    "id, party_id, snapshot_id, threshold, algorithm, hit_count, hits::text AS hits, screened_at";
-const PG_NEW_HIT_COLUMNS: &str = "id, party_id, from_snapshot_id, to_snapshot_id, entity_id, change, score, hit::text AS hit, found_at";
+const PG_SCREENING_COLUMNS: &str = "id, party_id, snapshot_id, threshold, algorithm, hit_count, hits::text AS hits, screened_at, ledger_index";
+const PG_NEW_HIT_COLUMNS: &str = "id, party_id, from_snapshot_id, to_snapshot_id, entity_id, change, score, hit::text AS hit, found_at, ledger_index";
 
 #[async_trait::async_trait]
 impl ScreeningStore for PgStore {
@@ -847,7 +938,8 @@ impl ScreeningStore for PgStore {
     async fn record_screenings(
         &self,
         records: &[ScreeningRecord],
-    ) -> Result<Vec<StoredScreening>, StoreError> {
+        ledger_entry: LedgerEntryFn<'_, StoredScreening>,
+    ) -> Result<Vec<(StoredScreening, AppendReceipt)>, StoreError> {
         let at = now();
         let mut tx = self.pool.begin().await?;
         let mut out = Vec::with_capacity(records.len());
@@ -893,10 +985,16 @@ impl ScreeningStore for PgStore {
                 hit_count: i64::from(hit_count),
                 hits,
                 screened_at: at,
+                ledger_index: None,
             });
         }
-        tx.commit().await?;
-        Ok(out)
+        record_in_ledger!(
+            pg_impl,
+            tx,
+            out,
+            ledger_entry,
+            "UPDATE screening_results SET ledger_index = $1 WHERE id = $2"
+        )
     }
 
     async fn parties(&self) -> Result<Vec<StoredParty>, StoreError> {
@@ -929,7 +1027,11 @@ impl ScreeningStore for PgStore {
         rows.iter().map(pg_screening).collect()
     }
 
-    async fn record_new_hits(&self, hits: &[NewHit]) -> Result<Vec<StoredNewHit>, StoreError> {
+    async fn record_new_hits(
+        &self,
+        hits: &[NewHit],
+        ledger_entry: LedgerEntryFn<'_, StoredNewHit>,
+    ) -> Result<Vec<(StoredNewHit, AppendReceipt)>, StoreError> {
         let at = now();
         let mut tx = self.pool.begin().await?;
         let mut out = Vec::new();
@@ -953,11 +1055,17 @@ impl ScreeningStore for PgStore {
                     id,
                     hit: h.clone(),
                     found_at: at,
+                    ledger_index: None,
                 });
             }
         }
-        tx.commit().await?;
-        Ok(out)
+        record_in_ledger!(
+            pg_impl,
+            tx,
+            out,
+            ledger_entry,
+            "UPDATE screening_new_hits SET ledger_index = $1 WHERE id = $2"
+        )
     }
 
     async fn new_hits(&self, to_snapshot_id: i64) -> Result<Vec<StoredNewHit>, StoreError> {

@@ -5,7 +5,21 @@ use stackport_screening::{
     Alias, AliasStrength, Entity, Hit, PartyType, Query, ScreeningResult, Snapshot, SourceFile,
 };
 use stackport_store::testing::for_each_backend;
-use stackport_store::{party_id, EntryChange, NewHit, ScreeningRecord, StoreError};
+use stackport_store::{
+    party_id, EntryChange, NewHit, ScreeningRecord, StoreError, StoredNewHit, StoredScreening,
+};
+
+/// The ledger entry the tests record for a stored screening: names its id and position.
+fn screening_entry(i: usize, s: &StoredScreening) -> Result<String, StoreError> {
+    Ok(format!("{{\"i\":{i},\"screening\":{}}}", s.id))
+}
+
+fn new_hit_entry(_: usize, h: &StoredNewHit) -> Result<String, StoreError> {
+    Ok(format!(
+        "{{\"entity\":\"{}\",\"new_hit\":{}}}",
+        h.hit.entity_id, h.id
+    ))
+}
 
 /// A real entity (the first of the OFAC non-SDN file) renamed: built from the parsers' output
 /// rather than a struct literal, so the tests follow the entity model as it grows.
@@ -199,14 +213,20 @@ async fn screenings_upsert_parties_and_keep_every_result() {
 
         let acme = party("ACME");
         let r1 = store
-            .record_screenings(&[ScreeningRecord {
-                party: acme.clone(),
-                snapshot_id: snap.id,
-                result: result(vec![hit("ofac-sdn:1", 0.97)], 0.85),
-            }])
+            .record_screenings(
+                &[ScreeningRecord {
+                    party: acme.clone(),
+                    snapshot_id: snap.id,
+                    result: result(vec![hit("ofac-sdn:1", 0.97)], 0.85),
+                }],
+                &screening_entry,
+            )
             .await
             .unwrap();
         assert_eq!(r1.len(), 1);
+        let (r1, receipt) = (vec![r1[0].0.clone()], r1[0].1);
+        assert_eq!(receipt.index, 0, "the first entry of an empty ledger");
+        assert_eq!(r1[0].ledger_index, Some(0));
         assert_eq!(r1[0].party_id, party_id(&acme));
         assert_eq!(r1[0].hit_count, 1);
 
@@ -216,20 +236,37 @@ async fn screenings_upsert_parties_and_keep_every_result() {
         again.name = "  ACME ".into();
         let other = party("BETA");
         let r2 = store
-            .record_screenings(&[
-                ScreeningRecord {
-                    party: again,
-                    snapshot_id: snap.id,
-                    result: result(vec![], 0.9),
-                },
-                ScreeningRecord {
-                    party: other.clone(),
-                    snapshot_id: snap.id,
-                    result: result(vec![], 0.85),
-                },
-            ])
+            .record_screenings(
+                &[
+                    ScreeningRecord {
+                        party: again,
+                        snapshot_id: snap.id,
+                        result: result(vec![], 0.9),
+                    },
+                    ScreeningRecord {
+                        party: other.clone(),
+                        snapshot_id: snap.id,
+                        result: result(vec![], 0.85),
+                    },
+                ],
+                &screening_entry,
+            )
             .await
             .unwrap();
+        // Each result and its ledger entry were stored together, in order.
+        let entries = store.ledger_entries(0, 10).await.unwrap();
+        assert_eq!(entries.len(), 3);
+        for (i, (stored, receipt)) in r2.iter().enumerate() {
+            assert_eq!(receipt.index, 1 + i as u64);
+            assert_eq!(stored.ledger_index, Some(receipt.index));
+            let e = &entries[receipt.index as usize];
+            assert_eq!(
+                e.entry,
+                format!("{{\"i\":{i},\"screening\":{}}}", stored.id)
+            );
+            assert_eq!(e.leaf_hash, receipt.leaf_hash);
+        }
+        let r2: Vec<StoredScreening> = r2.into_iter().map(|(s, _)| s).collect();
         assert_eq!(r2[0].party_id, r1[0].party_id, "same party, same id");
         assert_ne!(r2[1].party_id, r1[0].party_id);
 
@@ -253,6 +290,12 @@ async fn screenings_upsert_parties_and_keep_every_result() {
         assert_eq!(history[0].hits[0]["score"], 0.97);
         assert_eq!(history[0].algorithm, "test-alg/1");
         assert_eq!(history[1].hit_count, 0);
+        assert_eq!(
+            history[0].ledger_index,
+            Some(0),
+            "read back with its ledger index"
+        );
+        assert_eq!(history[1].ledger_index, Some(1));
         assert!(matches!(
             store.party("nope").await,
             Err(StoreError::NotFound(_))
@@ -280,14 +323,17 @@ async fn new_hits_are_recorded_once_and_batches_are_atomic() {
             .await
             .unwrap();
         let stored = store
-            .record_screenings(&[ScreeningRecord {
-                party: party("ACME"),
-                snapshot_id: a.id,
-                result: result(vec![], 0.85),
-            }])
+            .record_screenings(
+                &[ScreeningRecord {
+                    party: party("ACME"),
+                    snapshot_id: a.id,
+                    result: result(vec![], 0.85),
+                }],
+                &screening_entry,
+            )
             .await
             .unwrap();
-        let pid = stored[0].party_id.clone();
+        let pid = stored[0].0.party_id.clone();
         let new_hit = |entity: &str, change| NewHit {
             party_id: pid.clone(),
             from_snapshot_id: a.id,
@@ -299,25 +345,41 @@ async fn new_hits_are_recorded_once_and_batches_are_atomic() {
         };
 
         let first = store
-            .record_new_hits(&[new_hit("ofac-sdn:2", EntryChange::Added)])
+            .record_new_hits(&[new_hit("ofac-sdn:2", EntryChange::Added)], &new_hit_entry)
             .await
             .unwrap();
         assert_eq!(first.len(), 1);
+        assert_eq!(first[0].1.index, 1, "after the screening's entry");
         let again = store
-            .record_new_hits(&[
-                new_hit("ofac-sdn:2", EntryChange::Added),
-                new_hit("ofac-sdn:1", EntryChange::Changed),
-            ])
+            .record_new_hits(
+                &[
+                    new_hit("ofac-sdn:2", EntryChange::Added),
+                    new_hit("ofac-sdn:1", EntryChange::Changed),
+                ],
+                &new_hit_entry,
+            )
             .await
             .unwrap();
         assert_eq!(again.len(), 1, "the hit already recorded is skipped");
-        assert_eq!(again[0].hit.entity_id, "ofac-sdn:1");
+        assert_eq!(again[0].0.hit.entity_id, "ofac-sdn:1");
+        assert_eq!(
+            again[0].1.index, 2,
+            "only the new hit is recorded in the ledger"
+        );
 
         // A batch with an unknown party violates a foreign key: nothing of it is stored.
         let mut bad = new_hit("ofac-sdn:3", EntryChange::Added);
         bad.party_id = "no-such-party".into();
         let good = new_hit("ofac-sdn:4", EntryChange::Added);
-        assert!(store.record_new_hits(&[good, bad]).await.is_err());
+        assert!(store
+            .record_new_hits(&[good, bad], &new_hit_entry)
+            .await
+            .is_err());
+        assert_eq!(
+            store.ledger_size().await.unwrap(),
+            3,
+            "nor any ledger entry"
+        );
 
         let all = store.new_hits(b.id).await.unwrap();
         assert_eq!(
@@ -329,6 +391,50 @@ async fn new_hits_are_recorded_once_and_batches_are_atomic() {
         assert_eq!(all[0].hit.change, EntryChange::Added);
         assert_eq!(all[0].hit.hit["entity"], "ofac-sdn:2");
         assert!(store.new_hits(a.id).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+/// A screening result and its ledger entry commit together: when the entry of the second
+/// result of a batch cannot be built, neither result, nor party, nor any entry is stored.
+#[tokio::test]
+async fn a_result_is_never_stored_without_its_ledger_entry() {
+    for_each_backend(|db| async move {
+        let store = db.open().await;
+        let snap = store
+            .store_snapshot(&snapshot("a", vec![entity("ofac-sdn:1", "ACME")]))
+            .await
+            .unwrap();
+        let records = [party("ACME"), party("BETA")].map(|p| ScreeningRecord {
+            party: p,
+            snapshot_id: snap.id,
+            result: result(vec![], 0.85),
+        });
+        let failing = |i: usize, s: &StoredScreening| {
+            if i == 1 {
+                Err(StoreError::Corrupt("entry cannot be built".into()))
+            } else {
+                screening_entry(i, s)
+            }
+        };
+        let err = store
+            .record_screenings(&records, &failing)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("entry cannot be built"), "{err}");
+        assert!(store.parties().await.unwrap().is_empty());
+        assert_eq!(store.ledger_size().await.unwrap(), 0);
+
+        // The same batch then goes through whole, numbered from the empty ledger's start.
+        let ok = store
+            .record_screenings(&records, &screening_entry)
+            .await
+            .unwrap();
+        assert_eq!(
+            ok.iter().map(|(_, r)| r.index).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
+        assert_eq!(store.parties().await.unwrap().len(), 2);
     })
     .await;
 }
