@@ -45,6 +45,12 @@ enum Command {
     Landmark(cmd::locate::LandmarkArgs),
     /// Run the chip agent (answers landmark challenges with the chip key).
     Agent(cmd::locate::AgentArgs),
+    /// Program proposals: review (the batch contract), new (an example to start from).
+    #[command(subcommand)]
+    Proposal(cmd::proposal::ProposalCommand),
+    /// CycloneDX packages: check against the official 1.6 schema and the stackport profile.
+    #[command(subcommand)]
+    Package(cmd::proposal::PackageCommand),
     /// Benchmarks and evaluation runs whose figures go into BENCHMARKS.md.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -65,6 +71,8 @@ fn main() -> std::process::ExitCode {
         Command::Locate(c) => cmd::locate::run(c),
         Command::Landmark(a) => cmd::locate::landmark(a),
         Command::Agent(a) => cmd::locate::agent(a),
+        Command::Proposal(c) => cmd::proposal::run(c),
+        Command::Package(c) => cmd::proposal::package(c),
         Command::Bench(c) => cmd::bench::run(c),
     };
     match result {

@@ -159,6 +159,38 @@ fn param_field(p: Param) -> &'static str {
     }
 }
 
+/// An ECCN in the CCL's form, upper-cased except its paragraph letters (`5d992.C` ->
+/// `5D992.c`); `EAR99` in any case. `None` when the string is not an ECCN.
+pub fn normalize_eccn(s: &str) -> Option<String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("EAR99") {
+        return Some("EAR99".to_string());
+    }
+    let b = s.as_bytes();
+    if b.len() < 5
+        || !b[0].is_ascii_digit()
+        || !matches!(b[1].to_ascii_uppercase(), b'A'..=b'E')
+        || !b[2..5].iter().all(u8::is_ascii_digit)
+    {
+        return None;
+    }
+    let mut out = s[..5].to_ascii_uppercase();
+    let rest = &s[5..];
+    if !rest.is_empty() {
+        if !rest.starts_with('.') {
+            return None;
+        }
+        for part in rest[1..].split('.') {
+            if part.is_empty() || !part.bytes().all(|c| c.is_ascii_alphanumeric()) {
+                return None;
+            }
+            out.push('.');
+            out.push_str(&part.to_ascii_lowercase());
+        }
+    }
+    Some(out)
+}
+
 /// Three-valued AND: `Some(false)` wins over `None`.
 fn and(a: Option<bool>, b: Option<bool>) -> Option<bool> {
     match (a, b) {
@@ -395,6 +427,89 @@ impl Rulebook {
 
     /// Decides one case.
     pub fn determine<'a>(&'a self, case: &Case<'_>) -> Result<Determination<'a>, InputError> {
+        let classification = if case.posture == Posture::Enforced {
+            self.classify(case.item, case.date, case.posture)?
+        } else {
+            let snap = self
+                .snapshot(case.date, case.posture)
+                .ok_or_else(|| self.out_of_range(case.date))?;
+            self.check_item(case.item)?;
+            self.classify_in(case.item, snap)
+        };
+        self.determine_classified(case, classification)
+    }
+
+    /// The classification of an item whose ECCN the exporter declares (a component of a
+    /// package that the engine cannot classify from figures: software, data, services,
+    /// networking). The ECCN is checked for form (15 CFR 738.2(d): digit, category letter A-E,
+    /// three digits, paragraphs) and linked to the rulebook's licensing class when it is one
+    /// the rulebook models (3A090, 4A090, 4E091 and their paragraphs). Any other ECCN but
+    /// EAR99 carries reasons for control (Commerce Country Chart, Supp. No. 1 to Part 738) that
+    /// the rulebook does not hold: the answer then cites the provision `declared-not-modelled`
+    /// (low confidence) and applies only embargoes, list-based and end-use controls.
+    pub fn declared_classification(
+        &self,
+        eccn: &str,
+        date: Day,
+        posture: Posture,
+    ) -> Result<Classification<'_>, InputError> {
+        let snap = self
+            .snapshot(date, posture)
+            .ok_or_else(|| self.out_of_range(date))?;
+        let eccn = normalize_eccn(eccn).ok_or_else(|| InputError::Invalid {
+            field: "eccn",
+            message: format!(
+                "{eccn:?} is not an ECCN (EAR99, or digit, category A-E, three digits and paragraphs, as 5D992.c)"
+            ),
+        })?;
+        let mut c = Classification {
+            eccn: None,
+            paragraph: None,
+            control: None,
+            determined: true,
+            rules: SmallVec::new(),
+            not_enforced: SmallVec::new(),
+            missing: SmallVec::new(),
+        };
+        c.rules.push(self.provision("declared-eccn"));
+        let within = |listed: &str| {
+            eccn.eq_ignore_ascii_case(listed)
+                || (eccn.len() > listed.len()
+                    && eccn[..listed.len()].eq_ignore_ascii_case(listed)
+                    && eccn.as_bytes()[listed.len()] == b'.')
+        };
+        let control = snap
+            .paragraphs
+            .iter()
+            .map(|p| &self.paragraphs[*p as usize])
+            .find(|p| within(&p.eccn))
+            .map(|p| (p.control, p.rule))
+            .or_else(|| {
+                snap.assemblies
+                    .iter()
+                    .map(|a| &self.assemblies[*a as usize])
+                    .find(|a| within(&a.eccn))
+                    .map(|a| (a.control, a.rule))
+            });
+        match control {
+            Some((ctl, rule)) => {
+                c.control = Some(ctl);
+                c.rules.push(rule);
+            }
+            None if eccn == "EAR99" => {}
+            None => c.rules.push(self.provision("declared-not-modelled")),
+        }
+        c.eccn = Some(Cow::Owned(eccn));
+        Ok(c)
+    }
+
+    /// Decides one case whose item is already classified (by [`Rulebook::classify`] or
+    /// [`Rulebook::declared_classification`]).
+    pub fn determine_classified<'a>(
+        &'a self,
+        case: &Case<'_>,
+        classification: Classification<'a>,
+    ) -> Result<Determination<'a>, InputError> {
         let snap = self
             .snapshot(case.date, case.posture)
             .ok_or_else(|| self.out_of_range(case.date))?;
@@ -420,12 +535,6 @@ impl Rulebook {
             }
         }
 
-        let classification = if case.posture == Posture::Enforced {
-            self.classify(item, case.date, case.posture)?
-        } else {
-            self.check_item(item)?;
-            self.classify_in(item, snap)
-        };
         rules.extend(classification.rules.iter().copied());
         for a in [alias, alias_from, alias_hq].into_iter().flatten() {
             push_unique(&mut rules, a);

@@ -280,6 +280,8 @@ pub enum ItemKind {
     Memory,
     Model,
     Computer,
+    /// Software, data, technology or a service classified by the ECCN its exporter declares.
+    Software,
 }
 
 impl ItemKind {
@@ -289,10 +291,11 @@ impl ItemKind {
             ItemKind::Memory => "memory",
             ItemKind::Model => "model",
             ItemKind::Computer => "computer",
+            ItemKind::Software => "software",
         }
     }
     pub(crate) fn is_hardware(&self) -> bool {
-        !matches!(self, ItemKind::Model)
+        !matches!(self, ItemKind::Model | ItemKind::Software)
     }
 }
 
@@ -966,6 +969,15 @@ impl Rulebook {
         )
     }
 
+    /// The end-use codes the rulebook defines (overlays.toml `[[end_use]]`), each once.
+    pub fn end_use_keys(&self) -> impl Iterator<Item = &str> {
+        self.end_uses
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| !self.end_uses[..*i].iter().any(|f| f.key == e.key))
+            .map(|(_, e)| e.key.as_str())
+    }
+
     /// The rule entry behind an index.
     pub fn rule(&self, i: u16) -> &Rule {
         &self.rules[i as usize]
@@ -1120,6 +1132,8 @@ fn build(
         "hq-not-given",
         "relaxation-not-shown",
         "parameter-not-given",
+        "declared-eccn",
+        "declared-not-modelled",
     ] {
         if !provisions.contains_key(needed) {
             b.at(names[0], 1);

@@ -4,5 +4,6 @@ pub mod controls;
 pub mod ledger;
 pub mod lists;
 pub mod locate;
+pub mod proposal;
 pub mod screen;
 pub mod serve;
