@@ -183,10 +183,7 @@ pub fn pointer_to_path(root: &str, pointer: &str) -> String {
 
 /// A package on its own (`stackport package check`): the schema, then the profile. Member and
 /// site ids are checked for presence only, since there is no proposal to resolve them in.
-pub fn check_package(
-    doc: &Value,
-    rb: &stackport_controls::Rulebook,
-) -> Vec<Problem> {
+pub fn check_package(doc: &Value, rb: &stackport_controls::Rulebook) -> Vec<Problem> {
     let mut schema = schema_problems(doc);
     if !schema.is_empty() {
         for p in &mut schema {

@@ -306,7 +306,9 @@ impl Reviewer<'_> {
             .collect();
         let mut cache: HashMap<(String, usize), Decided> = HashMap::new();
         let exporter_of = |c: &Component| p.members[c.supplier].name.clone();
-        for c in &p.package.components {
+        // The first item of each component, for the location duties.
+        let mut first_item: Vec<Option<usize>> = vec![None; p.package.components.len()];
+        for (ci, c) in p.package.components.iter().enumerate() {
             let key = match &c.class {
                 ItemClass::Unclassified => {
                     unclassified.push(Unclassified {
@@ -346,6 +348,7 @@ impl Reviewer<'_> {
                         }
                     },
                 };
+                first_item[ci].get_or_insert(items.len());
                 let value = match (c.quantity, c.unit_value) {
                     (Some(q), Some(v)) => Some(usd(v * q as u128)),
                     _ => None,
@@ -387,7 +390,7 @@ impl Reviewer<'_> {
             return Err(ProposalError::Invalid(problems));
         }
 
-        let location_verification = self.location(p, &items);
+        let location_verification = self.location(p, &items, &first_item);
         let licence_applications = licence::drafts(p, &items);
         let financing = self.financing(p, &items);
 
@@ -1129,18 +1132,21 @@ impl Reviewer<'_> {
 
     // ---- location verification -------------------------------------------------------------
 
-    fn location(&self, p: &Proposal, items: &[ItemResult]) -> Vec<LocationDuty> {
+    fn location(
+        &self,
+        p: &Proposal,
+        items: &[ItemResult],
+        first_item: &[Option<usize>],
+    ) -> Vec<LocationDuty> {
         let r = &self.rules.location_verification;
         let mut out = Vec::new();
-        for c in p
-            .package
-            .components
-            .iter()
-            .filter(|c| c.layer == Layer::Hardware)
-        {
+        for (ci, c) in p.package.components.iter().enumerate() {
+            if c.layer != Layer::Hardware {
+                continue;
+            }
             let Some(si) = c.site else { continue };
             let site = &p.sites[si];
-            let item = items.iter().find(|i| i.component == c.bom_ref);
+            let item = first_item[ci].map(|i| &items[i]);
             let eccn = item.and_then(|i| i.eccn.clone());
             let undetermined_chip = matches!(c.class, ItemClass::Chip(_))
                 && item.is_some_and(|i| i.eccn.is_none() && i.outcome == "undetermined");

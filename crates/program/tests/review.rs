@@ -80,7 +80,8 @@ fn problems(v: &Value) -> Vec<stackport_program::Problem> {
 fn has_problem(v: &Value, code: &str, path_part: &str) {
     let ps = problems(v);
     assert!(
-        ps.iter().any(|p| p.code == code && p.to_string().contains(path_part)),
+        ps.iter()
+            .any(|p| p.code == code && p.to_string().contains(path_part)),
         "expected {code} at {path_part}, got {ps:?}"
     );
 }
@@ -157,7 +158,10 @@ fn every_sample_proposal_is_reviewed_as_expected() {
         }
         if let Some(p) = e.get("us_content_percent") {
             let got = r.us_content.percent.unwrap();
-            assert!((got - p.as_f64().unwrap()).abs() < 0.01, "{id} us content {got}");
+            assert!(
+                (got - p.as_f64().unwrap()).abs() < 0.01,
+                "{id} us content {got}"
+            );
         }
         for (c, req) in e["location_required"].as_object().unwrap() {
             let l: Vec<_> = r
@@ -165,7 +169,10 @@ fn every_sample_proposal_is_reviewed_as_expected() {
                 .iter()
                 .filter(|l| &l.component == c)
                 .collect();
-            assert!(!l.is_empty() && l.iter().all(|l| json!(l.required) == *req), "{id} location {c}");
+            assert!(
+                !l.is_empty() && l.iter().all(|l| json!(l.required) == *req),
+                "{id} location {c}"
+            );
         }
         // Every section is filled whatever the verdict.
         assert_eq!(r.eligibility.len(), 6, "{id}");
@@ -195,7 +202,10 @@ fn us_content_of_51_00_percent_passes_and_50_99_fails() {
     set_prop(&mut v, "chip-1", "stackport:us_content_percent", "100");
     let mut second = v["package"]["components"][0].clone();
     second["bom-ref"] = json!("chip-2");
-    v["package"]["components"].as_array_mut().unwrap().push(second);
+    v["package"]["components"]
+        .as_array_mut()
+        .unwrap()
+        .push(second);
     set_prop(&mut v, "chip-2", "stackport:quantity", "7");
     set_prop(&mut v, "chip-2", "stackport:unit_value_usd", "0.1");
     set_prop(&mut v, "chip-2", "stackport:us_content_percent", "30");
@@ -224,7 +234,12 @@ fn the_anchor_layers_and_targets_checks_fail_at_their_edges() {
         .retain(|c| c["bom-ref"] != "sec-1");
     let r = review(&v);
     assert!(!check(&r, "five_layers"));
-    let d = &r.eligibility.iter().find(|c| c.check == "five_layers").unwrap().detail;
+    let d = &r
+        .eligibility
+        .iter()
+        .find(|c| c.check == "five_layers")
+        .unwrap()
+        .detail;
     assert!(d.contains("security"), "{d}");
 
     let mut v = sample("S01");
@@ -299,7 +314,14 @@ fn listed_owners_count_in_aggregate() {
     let r = review(&v);
     assert_eq!(status(&r, "m6"), PartyStatus::OwnedByListed);
     assert_eq!(
-        r.parties.iter().find(|p| p.party == "m6").unwrap().ownership.as_ref().unwrap().listed_percent,
+        r.parties
+            .iter()
+            .find(|p| p.party == "m6")
+            .unwrap()
+            .ownership
+            .as_ref()
+            .unwrap()
+            .listed_percent,
         50.0
     );
 }
@@ -386,10 +408,22 @@ fn hardware_goes_to_its_site_and_the_rest_to_every_end_user() {
         "id": "e2", "name": "Pearl Gulf Research Institute", "country": "QA", "hq_country": "QA", "end_use": []
     }));
     let r = review(&v);
-    assert_eq!(r.items.iter().filter(|i| i.component == "chip-1").count(), 1);
-    assert_eq!(r.items.iter().filter(|i| i.component == "data-1").count(), 2);
-    let model: Vec<_> = r.items.iter().filter(|i| i.component == "model-1").collect();
-    assert!(model.iter().all(|i| i.outcome == "not_subject" && i.eccn.is_none()));
+    assert_eq!(
+        r.items.iter().filter(|i| i.component == "chip-1").count(),
+        1
+    );
+    assert_eq!(
+        r.items.iter().filter(|i| i.component == "data-1").count(),
+        2
+    );
+    let model: Vec<_> = r
+        .items
+        .iter()
+        .filter(|i| i.component == "model-1")
+        .collect();
+    assert!(model
+        .iter()
+        .all(|i| i.outcome == "not_subject" && i.eccn.is_none()));
     // One licence draft per (destination, end user) needing one.
     assert_eq!(r.licence_applications.len(), 1);
     let d = &r.licence_applications[0];
@@ -472,7 +506,11 @@ fn bad_input_names_the_path_and_the_value() {
     let mut v = sample("S01");
     v["consortium"]["members"][0]["owners"] =
         json!([{"name": "A", "country": "US", "percent": 101}]);
-    has_problem(&v, "invalid_share", "consortium.members[0].owners[0].percent");
+    has_problem(
+        &v,
+        "invalid_share",
+        "consortium.members[0].owners[0].percent",
+    );
     v["consortium"]["members"][0]["owners"] = json!([
         {"name": "A", "country": "US", "percent": 60},
         {"name": "B", "country": "US", "percent": 41}
@@ -547,7 +585,12 @@ fn reviews_verdicts_follow_their_sections() {
                 v["targets"] = json!([country]);
                 v["end_users"][0]["country"] = json!(country);
                 v["sites"][0]["country"] = json!(country);
-                set_prop(&mut v, "chip-1", "stackport:us_content_percent", &us.to_string());
+                set_prop(
+                    &mut v,
+                    "chip-1",
+                    "stackport:us_content_percent",
+                    &us.to_string(),
+                );
                 if extra_anchor {
                     v["consortium"]["members"][1]["role"] = json!("anchor");
                 }
