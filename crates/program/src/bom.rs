@@ -441,14 +441,18 @@ fn read_component(
             continue;
         }
         let Some(v) = v else {
-            problem(
-                ck,
-                path,
-                &bom_ref,
-                Some(name),
-                "missing_property",
-                format!("a hardware component needs {name}"),
-            );
+            // A hardware-layer service (cloud capacity) has no site or unit count of its own:
+            // it goes to every end user, and counts in US content only when valued.
+            if !is_service {
+                problem(
+                    ck,
+                    path,
+                    &bom_ref,
+                    Some(name),
+                    "missing_property",
+                    format!("a hardware component needs {name}"),
+                );
+            }
             continue;
         };
         let at = ppath(name);

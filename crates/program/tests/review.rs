@@ -608,3 +608,34 @@ fn reviews_verdicts_follow_their_sections() {
         )
         .unwrap();
 }
+
+#[test]
+fn a_hardware_layer_cloud_service_needs_no_site_and_reaches_every_end_user() {
+    let mut v = sample("S01");
+    v["end_users"].as_array_mut().unwrap().push(json!({
+        "id": "e2", "name": "Rhone Sciences Numeriques", "country": "FR", "hq_country": "FR", "end_use": []
+    }));
+    v["package"]["services"] = json!([{
+        "bom-ref": "cloud-1", "name": "GPU cloud capacity",
+        "properties": [
+            {"name": "stackport:layer", "value": "hardware"},
+            {"name": "stackport:supplier", "value": "m1"},
+            {"name": "stackport:eccn", "value": "EAR99"}
+        ]
+    }]);
+    let r = review(&v);
+    let cloud: Vec<_> = r
+        .items
+        .iter()
+        .filter(|i| i.component == "cloud-1")
+        .collect();
+    assert_eq!(cloud.len(), 2);
+    assert!(r
+        .location_verification
+        .iter()
+        .all(|l| l.component != "cloud-1"));
+    // A device without its site is still refused.
+    let mut v = sample("S01");
+    remove_prop(&mut v, "chip-1", "stackport:site");
+    has_problem(&v, "missing_property", "stackport:site");
+}

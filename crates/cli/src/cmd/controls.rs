@@ -544,7 +544,23 @@ pub fn rules(cmd: RulesCommand) -> anyhow::Result<ExitCode> {
                     .filter(|r| r.confidence == stackport_controls::Confidence::Low)
                     .count();
                 println!("{low} entries are marked low confidence (see their `uncertain` notes)");
-                Ok(ExitCode::SUCCESS)
+                // The program's own rules live beside the export-control rules.
+                match super::proposal::program_rules(&a.rulebook) {
+                    Ok(p) => {
+                        println!(
+                            "program rules {} OK: {}, {} layers, eligibility per the {}",
+                            p.version,
+                            p.meta.name,
+                            p.layers.len(),
+                            p.meta.call
+                        );
+                        Ok(ExitCode::SUCCESS)
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e:#}");
+                        Ok(ExitCode::from(2))
+                    }
+                }
             }
             Err(e) => {
                 eprintln!("error: {e:#}");
