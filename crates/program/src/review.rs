@@ -1065,9 +1065,9 @@ impl Reviewer<'_> {
                 None => "the hardware layer has no value: US content cannot be shown".to_string(),
                 Some(pct) => format!(
                     "US-origin content {} of {} USD hardware value = {}% ({} {}%)",
-                    us.us_origin_value_usd,
-                    us.hardware_value_usd,
-                    precise(pct),
+                    money(us.us_origin_value_usd),
+                    money(us.hardware_value_usd),
+                    precise(pct, r.us_content.min_percent),
                     if passed { "at least" } else { "below" },
                     r.us_content.min_percent
                 ),
@@ -1222,10 +1222,12 @@ impl Reviewer<'_> {
     }
 }
 
-/// A percentage with enough digits that a figure just under a threshold never prints as it.
-fn precise(p: f64) -> String {
+/// A percentage to two decimals, or with more digits where two would put it on the other side
+/// of `threshold` (50.999% never prints as 51.00%).
+fn precise(p: f64, threshold: f64) -> String {
     let two = format!("{p:.2}");
-    if (two.parse::<f64>().unwrap_or(p) - p).abs() > 1e-9 {
+    let shown: f64 = two.parse().unwrap_or(p);
+    if (shown >= threshold) != (p >= threshold) {
         format!("{p:.6}").trim_end_matches('0').to_string()
     } else {
         two
@@ -1272,9 +1274,10 @@ mod tests {
 
     #[test]
     fn precise_never_rounds_up_to_a_threshold() {
-        assert_eq!(precise(51.0), "51.00");
-        assert_eq!(precise(50.9), "50.90");
-        assert_eq!(precise(50.999), "50.999");
+        assert_eq!(precise(51.0, 51.0), "51.00");
+        assert_eq!(precise(50.9, 51.0), "50.90");
+        assert_eq!(precise(72.459429, 51.0), "72.46");
+        assert_eq!(precise(50.999, 51.0), "50.999");
         assert_eq!(money(1234567.5), "1,234,567.50");
         assert_eq!(money(30000.0), "30,000");
     }
