@@ -967,19 +967,22 @@ impl Reviewer<'_> {
         let of_concern = |c: &str| concern.countries.iter().any(|x| x == c);
         let limit = concern.ownership_percent.unwrap_or(50.0);
         let mut found = Vec::new();
+        let mut memo = HashMap::new();
         for m in &p.members {
             if of_concern(&m.country) {
                 found.push(format!("{} is located in {}", m.id, m.country));
             } else if of_concern(&m.hq_country) {
                 found.push(format!("{} is headquartered in {}", m.id, m.hq_country));
             }
-            // Owners of a country of concern, or themselves members located there.
+            // Owners of a country of concern, or parties of the proposal that are themselves
+            // of concern (located, headquartered or controlled there: through chains).
             let share: f64 = m
                 .owners
                 .iter()
                 .filter(|o| {
                     o.country.as_deref().is_some_and(of_concern)
-                        || matches!(o.link, Some(PartyRef::Member(k)) if of_concern(&p.members[k].country) || of_concern(&p.members[k].hq_country))
+                        || o.link
+                            .is_some_and(|l| controlled_from(p, l, &of_concern, limit, &mut memo))
                 })
                 .map(|o| o.percent)
                 .sum();
@@ -1220,6 +1223,44 @@ impl Reviewer<'_> {
             })
             .collect()
     }
+}
+
+/// Whether a party of the proposal is located or headquartered in a country of concern, or
+/// owned `limit`% or more by persons of one (directly or through parties of the proposal).
+/// Ownership is acyclic (checked when the proposal was read).
+fn controlled_from(
+    p: &Proposal,
+    r: PartyRef,
+    of_concern: &dyn Fn(&str) -> bool,
+    limit: f64,
+    memo: &mut HashMap<PartyRef, bool>,
+) -> bool {
+    if let Some(b) = memo.get(&r) {
+        return *b;
+    }
+    let located = match r {
+        PartyRef::Member(i) => {
+            of_concern(&p.members[i].country) || of_concern(&p.members[i].hq_country)
+        }
+        PartyRef::EndUser(i) => {
+            let e = &p.end_users[i];
+            of_concern(&e.country) || e.hq_country.as_deref().is_some_and(of_concern)
+        }
+    };
+    let b = located || {
+        let mut share = 0.0;
+        for o in p.owners_of(r) {
+            if o.country.as_deref().is_some_and(of_concern)
+                || o.link
+                    .is_some_and(|l| controlled_from(p, l, of_concern, limit, memo))
+            {
+                share += o.percent;
+            }
+        }
+        share + 1e-9 >= limit
+    };
+    memo.insert(r, b);
+    b
 }
 
 /// A percentage to two decimals, or with more digits where two would put it on the other side

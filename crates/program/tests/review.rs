@@ -639,3 +639,31 @@ fn a_hardware_layer_cloud_service_needs_no_site_and_reaches_every_end_user() {
     remove_prop(&mut v, "chip-1", "stackport:site");
     has_problem(&v, "missing_property", "stackport:site");
 }
+
+#[test]
+fn control_from_a_country_of_concern_passes_through_chains() {
+    // m6 (US) is 50% owned by a Chinese investor; m2 is 60% owned by m6: both are of concern.
+    let mut v = sample("S01");
+    let mut m6 = v["consortium"]["members"][4].clone();
+    m6["id"] = json!("m6");
+    m6["name"] = json!("Westlake Holdings Inc.");
+    m6["layers"] = json!([]);
+    m6["owners"] = json!([{"name": "Zhongshan Capital", "country": "CN", "percent": 50}]);
+    v["consortium"]["members"].as_array_mut().unwrap().push(m6);
+    v["consortium"]["members"][1]["owners"] =
+        json!([{"name": "Westlake Holdings Inc.", "country": "US", "percent": 60}]);
+    let r = review(&v);
+    let d = &r
+        .eligibility
+        .iter()
+        .find(|c| c.check == "members_not_of_concern")
+        .unwrap()
+        .detail;
+    assert!(
+        d.contains("m2 is 60% owned") && d.contains("m6 is 50% owned"),
+        "{d}"
+    );
+    // Under half at the top of the chain: m6 no longer counts, and m2 passes with it.
+    v["consortium"]["members"][5]["owners"][0]["percent"] = json!(49.99);
+    assert!(check(&review(&v), "members_not_of_concern"));
+}
