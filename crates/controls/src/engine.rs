@@ -417,10 +417,12 @@ impl Rulebook {
         c
     }
 
-    fn overlay_reaches(o: &OverlayDef, kind: ItemKind, control: Option<u8>) -> bool {
+    fn overlay_reaches(o: &OverlayDef, kind: ItemKind, control: Option<u8>, ccl: bool) -> bool {
         match o.items {
             Scope::All => true,
-            Scope::Hardware => kind.is_hardware(),
+            // "Hardware" overlays (the Russia/Belarus sanctions of Part 746) reach every CCL
+            // item and hardware; a declared CCL software or technology item is a CCL item.
+            Scope::Hardware => kind.is_hardware() || ccl,
             Scope::Controlled(mask) => control.is_some_and(|c| mask & (1 << c) != 0),
         }
     }
@@ -497,6 +499,9 @@ impl Rulebook {
                 c.rules.push(rule);
             }
             None if eccn == "EAR99" => {}
+            None if self.at_only.iter().any(|a| within(a)) => {
+                c.rules.push(self.provision("declared-at-only"))
+            }
             None => c.rules.push(self.provision("declared-not-modelled")),
         }
         c.eccn = Some(Cow::Owned(eccn));
@@ -566,6 +571,8 @@ impl Rulebook {
         let mut barred = false;
         let kind = item.kind;
         let control = classification.control;
+        let ccl = kind == ItemKind::Software
+            && classification.eccn.as_deref().is_some_and(|e| e != "EAR99");
         let mut apply = |o: &OverlayDef, rules: &mut SmallVec<[u16; 12]>| {
             floor = floor.max(o.outcome);
             floor_policy = floor_policy.max(o.policy);
@@ -574,7 +581,7 @@ impl Rulebook {
         };
         for &e in &snap.embargoes {
             let o = &self.embargoes[e as usize];
-            if Self::in_set(snap, o.dest, dest) && Self::overlay_reaches(o, kind, control) {
+            if Self::in_set(snap, o.dest, dest) && Self::overlay_reaches(o, kind, control, ccl) {
                 apply(o, &mut rules);
             }
         }
@@ -582,7 +589,7 @@ impl Rulebook {
             for &l in &snap.list_rules {
                 let o = &self.list_rules[l as usize];
                 if o.key.eq_ignore_ascii_case(hit.list.trim())
-                    && Self::overlay_reaches(o, kind, control)
+                    && Self::overlay_reaches(o, kind, control, ccl)
                 {
                     apply(o, &mut rules);
                 }
@@ -604,7 +611,7 @@ impl Rulebook {
                 let by_dest = o.dest.is_some_and(|s| Self::set(snap, s).contains(dest));
                 let by_hq =
                     o.hq.is_some_and(|s| hq.is_some_and(|h| Self::set(snap, s).contains(h)));
-                if (by_dest || by_hq) && Self::overlay_reaches(o, kind, control) {
+                if (by_dest || by_hq) && Self::overlay_reaches(o, kind, control, ccl) {
                     apply(o, &mut rules);
                 }
             }

@@ -81,7 +81,12 @@ pub struct MetaTable {
     pub sources_as_of: Datetime,
 }
 
-entry!(Provision { id: String });
+entry!(Provision {
+    id: String,
+    /// For `declared-at-only`: the ECCNs (with their paragraphs) controlled for AT reasons only.
+    #[serde(default)]
+    eccns: Vec<String>
+});
 
 // ---- countries.toml ----
 #[derive(Deserialize, Debug)]

@@ -490,6 +490,8 @@ pub struct Rulebook {
     pub(crate) catalog: Vec<CatalogEntry>,
     pub(crate) catalog_index: HashMap<String, u16>,
     pub(crate) provisions: HashMap<String, u16>,
+    /// ECCNs controlled for anti-terrorism reasons only (provision `declared-at-only`).
+    pub(crate) at_only: Vec<String>,
     pub(crate) epoch_starts: Vec<Day>,
     pub(crate) snapshots: Vec<Snapshot>,
     pub(crate) us: Country,
@@ -1118,7 +1120,19 @@ fn build(
         );
     }
     let mut provisions = HashMap::new();
+    let mut at_only = Vec::new();
     for p in &meta.provision {
+        if p.get_ref().id == "declared-at-only" {
+            for e in &p.get_ref().eccns {
+                match crate::engine::normalize_eccn(e) {
+                    Some(n) => at_only.push(n),
+                    None => {
+                        b.at(names[0], line(0, p.span().start));
+                        b.err("eccns", format!("{e:?} is not an ECCN"));
+                    }
+                }
+            }
+        }
         b.at(names[0], line(0, p.span().start));
         let r = b.rule(&p.get_ref().id, "provision", prov!(p.get_ref()));
         provisions.insert(p.get_ref().id.clone(), r);
@@ -1134,6 +1148,7 @@ fn build(
         "parameter-not-given",
         "declared-eccn",
         "declared-not-modelled",
+        "declared-at-only",
     ] {
         if !provisions.contains_key(needed) {
             b.at(names[0], 1);
@@ -1793,6 +1808,7 @@ fn build(
         catalog: catalog_entries,
         catalog_index,
         provisions,
+        at_only,
         epoch_starts: Vec::new(),
         snapshots: Vec::new(),
         us,

@@ -1686,3 +1686,39 @@ fn generated_case_matrix_agrees_with_an_independent_reading() {
     println!("{report}");
     assert!(wrong.is_empty() && unflagged.is_empty(), "{report}");
 }
+
+#[test]
+fn declared_eccns_are_checked_for_form_and_linked_to_what_the_rulebook_models() {
+    use stackport_controls::engine::normalize_eccn;
+    use stackport_controls::{Day, Posture};
+    assert_eq!(normalize_eccn(" 5d992.C ").as_deref(), Some("5D992.c"));
+    assert_eq!(normalize_eccn("ear99").as_deref(), Some("EAR99"));
+    assert_eq!(normalize_eccn("3A090.a.1").as_deref(), Some("3A090.a.1"));
+    for bad in [
+        "", "5X992", "5D99", "5D992.", "5D992..c", "5D992c", "EAR-99",
+    ] {
+        assert!(normalize_eccn(bad).is_none(), "{bad:?}");
+    }
+    let rb = rb();
+    let day = Day::parse("2026-03-01").unwrap();
+    let c = rb
+        .declared_classification("4a090.a", day, Posture::Enforced)
+        .unwrap();
+    assert_eq!(c.eccn.as_deref(), Some("4A090.a"));
+    let confidence = |e: &str| {
+        let c = rb
+            .declared_classification(e, day, Posture::Enforced)
+            .unwrap();
+        c.rules
+            .iter()
+            .map(|r| rb.rule(*r).confidence)
+            .min()
+            .unwrap()
+    };
+    assert_eq!(confidence("EAR99"), stackport_controls::Confidence::High);
+    assert_eq!(confidence("5A992.c"), stackport_controls::Confidence::High);
+    assert_eq!(confidence("5A002.a"), stackport_controls::Confidence::Low);
+    assert!(rb
+        .declared_classification("not an eccn", day, Posture::Enforced)
+        .is_err());
+}

@@ -667,3 +667,26 @@ fn control_from_a_country_of_concern_passes_through_chains() {
     v["consortium"]["members"][5]["owners"][0]["percent"] = json!(49.99);
     assert!(check(&review(&v), "members_not_of_concern"));
 }
+
+#[test]
+fn declared_at_only_eccns_are_high_confidence_and_ccl_software_is_caught_by_the_russia_rules() {
+    let mut v = sample("S01");
+    set_prop(&mut v, "sec-1", "stackport:eccn", "5D992.c");
+    let r = review(&v);
+    let i = r.items.iter().find(|i| i.component == "sec-1").unwrap();
+    assert_eq!(
+        (i.outcome.as_str(), i.confidence.as_str()),
+        ("nlr", "high"),
+        "{i:?}"
+    );
+    // To Russia every CCL item needs a licence (15 CFR 746.8); EAR99 software does not.
+    v["targets"] = json!(["RU"]);
+    v["end_users"][0]["country"] = json!("RU");
+    v["end_users"][0]["hq_country"] = json!("RU");
+    v["sites"][0]["country"] = json!("RU");
+    let r = review(&v);
+    let i = r.items.iter().find(|i| i.component == "sec-1").unwrap();
+    assert_eq!(i.outcome, "license_required", "{i:?}");
+    let i = r.items.iter().find(|i| i.component == "app-1").unwrap();
+    assert_eq!(i.outcome, "nlr", "{i:?}");
+}
