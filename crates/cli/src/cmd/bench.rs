@@ -23,6 +23,26 @@ use super::screen::bundled_lists_dir;
 pub enum BenchCommand {
     /// Screening speed, memory and accuracy (issue bars).
     Screening(ScreeningBench),
+    /// Proposal review speed on a synthetic package (issue 9 bar: 10,000 components, 50
+    /// sites, 20 end users, 200 parties in under 1 s on one core), by stage.
+    Proposals(ProposalsBench),
+}
+
+#[derive(Args)]
+pub struct ProposalsBench {
+    #[arg(long, default_value_t = 10_000)]
+    pub components: usize,
+    #[arg(long, default_value_t = 50)]
+    pub sites: usize,
+    #[arg(long, default_value_t = 20)]
+    pub end_users: usize,
+    #[arg(long, default_value_t = 200)]
+    pub parties: usize,
+    #[arg(long, default_value_t = 10)]
+    pub rounds: usize,
+    /// Also write the synthetic proposal here (for the peer validator).
+    #[arg(long)]
+    pub write: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -51,7 +71,79 @@ pub struct ScreeningBench {
 pub fn run(c: BenchCommand) -> anyhow::Result<ExitCode> {
     match c {
         BenchCommand::Screening(a) => screening(a),
+        BenchCommand::Proposals(a) => proposals(a),
     }
+}
+
+/// Median and best of `rounds` timings of `f`, in milliseconds.
+fn time_ms<T>(rounds: usize, mut f: impl FnMut() -> T) -> (f64, f64) {
+    let mut v: Vec<f64> = (0..rounds.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(f());
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    v.sort_by(|a, b| a.total_cmp(b));
+    (v[v.len() / 2], v[0])
+}
+
+fn proposals(a: ProposalsBench) -> anyhow::Result<ExitCode> {
+    use stackport_program::example::{synthetic, Size};
+    // One core, as the bar says.
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(1).build_global();
+    let rb = stackport_controls::Rulebook::embedded().context("rulebook")?;
+    let rules = stackport_program::ProgramRules::embedded().context("program rules")?;
+    let (screener, _) = super::screen::load_screener(&bundled_lists_dir())?;
+    let reviewer = stackport_program::Reviewer {
+        rulebook: &rb,
+        rules: &rules,
+        screener: &screener,
+    };
+    let size = Size {
+        components: a.components,
+        sites: a.sites,
+        end_users: a.end_users,
+        parties: a.parties,
+    };
+    let doc = synthetic(1, size);
+    let text = doc.to_string();
+    if let Some(w) = &a.write {
+        std::fs::write(w, &text).with_context(|| format!("writing {}", w.display()))?;
+    }
+    let p = stackport_program::Proposal::parse(&text, &rb, &rules)
+        .map_err(|e| anyhow::anyhow!("synthetic proposal refused: {e}"))?;
+    let r = reviewer
+        .review(&p)
+        .map_err(|e| anyhow::anyhow!("review failed: {e}"))?;
+    let n = a.rounds;
+    let schema = time_ms(n, || stackport_program::bom::schema_problems(&doc["package"]));
+    let parse = time_ms(n, || stackport_program::Proposal::parse(&text, &rb, &rules).is_ok());
+    let review = time_ms(n, || reviewer.review(&p).is_ok());
+    let json = time_ms(n, || serde_json::to_vec(&r).map(|v| v.len()).unwrap_or(0));
+    let total = time_ms(n, || {
+        let p = stackport_program::Proposal::parse(&text, &rb, &rules).expect("valid");
+        let r = reviewer.review(&p).expect("review");
+        serde_json::to_vec(&r).map(|v| v.len()).unwrap_or(0)
+    });
+    let out = serde_json::json!({
+        "proposal": {
+            "bytes": text.len(), "components": p.package.components.len(), "sites": p.sites.len(),
+            "end_users": p.end_users.len(), "parties": r.parties.len(), "items": r.items.len(),
+            "verdict": r.verdict.as_str(),
+        },
+        "rounds": n,
+        "ms_median_best": {
+            "schema_validation": [schema.0, schema.1],
+            "read_and_check (incl. schema)": [parse.0, parse.1],
+            "review": [review.0, review.1],
+            "review_json": [json.0, json.1],
+            "end_to_end": [total.0, total.1],
+        },
+        "rss_kib": rss_kib(),
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn rss_kib() -> Option<u64> {
