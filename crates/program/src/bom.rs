@@ -162,8 +162,23 @@ struct Props<'a> {
 /// The official schema's violations of a document, as problems (path `package` + the JSON
 /// pointer of the offending value).
 pub fn schema_problems(doc: &Value) -> Vec<Problem> {
-    let _ = doc;
-    Vec::new() // SCHEMA-PENDING
+    let schema = match stackport_cyclonedx::Schema::embedded() {
+        Ok(s) => s,
+        Err(e) => return vec![Problem::at("package", "schema_unavailable", e.to_string())],
+    };
+    match schema.validate(doc) {
+        Ok(()) => Vec::new(),
+        Err(violations) => violations
+            .into_iter()
+            .map(|v| {
+                Problem::at(
+                    pointer_to_path("package", &v.instance_path),
+                    "schema_violation",
+                    v.message,
+                )
+            })
+            .collect(),
+    }
 }
 
 /// A JSON pointer (`/components/0/type`) as a path (`package.components[0].type`).

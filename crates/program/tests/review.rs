@@ -690,3 +690,19 @@ fn declared_at_only_eccns_are_high_confidence_and_ccl_software_is_caught_by_the_
     let i = r.items.iter().find(|i| i.component == "app-1").unwrap();
     assert_eq!(i.outcome, "nlr", "{i:?}");
 }
+
+#[test]
+fn the_package_is_checked_against_the_official_schema_first() {
+    let mut v = sample("S01");
+    v["package"]["bomFormat"] = json!("SPDX");
+    has_problem(&v, "schema_violation", "package.bomFormat");
+    let mut v = sample("S01");
+    v["package"]["specVersion"] = json!("1.5");
+    has_problem(&v, "schema_violation", "package.specVersion");
+    let mut v = sample("S01");
+    v["package"]["components"][0]["type"] = json!("spaceship");
+    has_problem(&v, "schema_violation", "package.components[0].type");
+    let mut v = sample("S01");
+    v["package"]["metadata"]["timestamp"] = json!("yesterday");
+    has_problem(&v, "schema_violation", "package.metadata.timestamp");
+}

@@ -40,14 +40,19 @@ struct ControlsState {
     classifications: Arc<AtomicU64>,
 }
 
-pub async fn router(ctx: &ServerContext) -> anyhow::Result<Router> {
-    let loaded = match &ctx.config.rulebook_dir {
+/// The rulebook the server decides by: `ServerConfig::rulebook_dir`, else the one compiled
+/// into the binary.
+pub fn load_rulebook(config: &crate::ServerConfig) -> anyhow::Result<Rulebook> {
+    match &config.rulebook_dir {
         Some(dir) => Rulebook::load_dir(dir)
-            .map_err(|e| anyhow::anyhow!("loading rulebook {}: {e}", dir.display()))?,
-        None => Rulebook::embedded().map_err(|e| anyhow::anyhow!("built-in rulebook: {e}"))?,
-    };
+            .map_err(|e| anyhow::anyhow!("loading rulebook {}: {e}", dir.display())),
+        None => Rulebook::embedded().map_err(|e| anyhow::anyhow!("built-in rulebook: {e}")),
+    }
+}
+
+pub async fn router(ctx: &ServerContext) -> anyhow::Result<Router> {
     let state = Arc::new(ControlsState {
-        rulebook: Arc::new(loaded),
+        rulebook: Arc::new(load_rulebook(&ctx.config)?),
         ledger: ctx.ledger.clone(),
         determinations: ctx.metrics.counter(
             "stackport_determinations_total",

@@ -34,9 +34,86 @@ pub const CODES: &[(&str, u16, &str)] = &[
     ("invalid_coordinates", 400, "a latitude or longitude is out of range or not finite"),
     ("invalid_public_key", 400, "a public key is not `ed25519:<hex>`, `p384:<hex>` or a PEM SubjectPublicKeyInfo of those"),
     ("already_enrolled", 409, "a chip or landmark with this id (or a chip with this key) is already enrolled"),
+    ("invalid_proposal", 400, "the proposal cannot be reviewed: not JSON, of the wrong shape, or with values that fail its checks; `problems` lists each with its JSON path (and bom-ref and property inside the package) and its own code from PROBLEM_CODES; nothing was stored"),
+    ("invalid_package", 422, "the package is not a valid CycloneDX 1.6 BOM or breaks the stackport: property profile; `problems` lists each with its path, bom-ref, property and code"),
+    ("not_acceptable", 406, "none of the media types the Accept header asks for can be produced"),
     ("storage_error", 500, "the database failed; nothing was stored"),
     ("internal", 500, "an unexpected server error"),
 ];
+
+/// Codes of the single problems inside an `invalid_proposal` or `invalid_package` error (the
+/// proposal and package checks of `stackport-program`): (code, meaning). Stable like [`CODES`].
+pub const PROBLEM_CODES: &[(&str, &str)] = &[
+    ("invalid_json", "the body is not JSON (path `$`), or not UTF-8"),
+    ("invalid_proposal", "JSON of the wrong shape: a field missing or of the wrong type (serde's message)"),
+    ("schema_violation", "the package breaks the official CycloneDX 1.6 JSON schema"),
+    ("invalid_package", "the package is not a CycloneDX JSON object"),
+    ("empty_field", "a required text field is empty"),
+    ("field_too_long", "a text field is longer than 1,000 characters"),
+    ("invalid_date", "a date is not YYYY-MM-DD or is outside the rulebook's range"),
+    ("invalid_posture", "posture is neither enforced nor codified"),
+    ("invalid_role", "a member's role is neither anchor nor member"),
+    ("no_members", "the consortium has no member"),
+    ("too_many_parties", "more than 10,000 members and end users"),
+    ("duplicate_id", "a member, end-user or site id is used twice"),
+    ("unknown_country", "a country is not an ISO 3166-1 alpha-2 code known to the rulebook"),
+    ("unknown_member", "a site's operator or a component's supplier is not a member id"),
+    ("unknown_end_user", "a site's end user is not an end-user id"),
+    ("unknown_site", "a component's stackport:site is not a site id"),
+    ("unknown_party", "an owner's party is not a member or end-user id"),
+    ("unknown_layer", "a layer is not hardware, data, models, security or applications"),
+    ("unknown_end_use", "an end-use code is not defined in the rulebook"),
+    ("unknown_instrument", "a federal support instrument is not one the program offers"),
+    ("unknown_catalog_item", "stackport:catalog is not an id of the rulebook's chip catalog"),
+    ("unknown_property", "a stackport: property the profile does not define"),
+    ("invalid_share", "an ownership or US-content share is not from 0 to 100"),
+    ("shares_exceed_100", "the owners' shares sum to more than 100"),
+    ("negative_value", "an amount or value is negative or not finite"),
+    ("invalid_value", "a stackport: property value cannot be read (a number, a boolean)"),
+    ("invalid_quantity", "stackport:quantity is not a whole number above zero"),
+    ("invalid_coordinates", "a site's latitude or longitude is out of range or not finite"),
+    ("invalid_eccn", "a declared stackport:eccn is not an ECCN as written in the CCL"),
+    ("circular_ownership", "owners form a cycle through members or end users"),
+    ("missing_bom_ref", "a component has no bom-ref"),
+    ("duplicate_bom_ref", "two components share a bom-ref"),
+    ("missing_layer", "a component has no stackport:layer"),
+    ("missing_supplier", "a component has no stackport:supplier"),
+    ("missing_property", "a hardware component lacks a property it needs (site, quantity, value, US share)"),
+    ("duplicate_property", "a stackport: property is given twice on one component"),
+    ("hardware_only_property", "a hardware-only property on a component of another layer"),
+    ("chip_not_hardware", "chip figures on a component that is not of the hardware layer"),
+    ("ambiguous_item", "a component is described more than one way (catalog id, chip figures, model facts, declared ECCN)"),
+    ("invalid_item", "the export-control engine cannot determine a component as described"),
+];
+
+/// One problem of an `invalid_proposal` or `invalid_package` error.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ProblemDto {
+    /// A JSON path into the request body (`consortium.members[2].owners[0].percent`,
+    /// `package.components[4]`; `$` for the whole body).
+    pub path: String,
+    /// The component's `bom-ref`, for problems inside the package.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bom_ref: Option<String>,
+    /// The `stackport:` property at fault, for problems inside the package.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub property: Option<String>,
+    /// A code of [`PROBLEM_CODES`].
+    pub code: String,
+    pub message: String,
+}
+
+impl From<&stackport_program::Problem> for ProblemDto {
+    fn from(p: &stackport_program::Problem) -> Self {
+        Self {
+            path: p.path.clone(),
+            bom_ref: p.bom_ref.clone(),
+            property: p.property.clone(),
+            code: p.code.to_string(),
+            message: p.message.clone(),
+        }
+    }
+}
 
 /// An API error with a stable code.
 #[derive(Debug)]
@@ -44,6 +121,9 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Each problem found, for validation errors that list them (`invalid_proposal`,
+    /// `invalid_package`); empty otherwise, and then left out of the body.
+    pub problems: Vec<ProblemDto>,
 }
 
 impl ApiError {
@@ -58,7 +138,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            problems: Vec::new(),
         }
+    }
+
+    /// The same error listing each problem found.
+    pub fn with_problems(mut self, problems: Vec<ProblemDto>) -> Self {
+        self.problems = problems;
+        self
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -81,7 +168,11 @@ impl From<stackport_store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        let mut error = serde_json::json!({ "code": self.code, "message": self.message });
+        if !self.problems.is_empty() {
+            error["problems"] = serde_json::to_value(&self.problems).unwrap_or_default();
+        }
+        let body = serde_json::json!({ "error": error });
         (self.status, axum::Json(body)).into_response()
     }
 }
@@ -102,5 +193,26 @@ where
             Ok(axum::Json(v)) => Ok(Json(v)),
             Err(rejection) => Err(ApiError::new("invalid_json", rejection.body_text())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once() {
+        for table in [
+            CODES.iter().map(|c| c.0).collect::<Vec<_>>(),
+            PROBLEM_CODES.iter().map(|c| c.0).collect(),
+        ] {
+            let mut sorted = table.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), table.len(), "a code is listed twice");
+        }
+        assert_eq!(ApiError::new("invalid_proposal", "x").status, 400);
+        assert_eq!(ApiError::new("invalid_package", "x").status, 422);
+        assert_eq!(ApiError::new("not_acceptable", "x").status, 406);
     }
 }

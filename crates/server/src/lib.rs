@@ -1,8 +1,8 @@
 //! The Stackport HTTP API.
 //!
-//! The server is thin: each domain module (`screening`, `controls`, `ledger`, `locate`) turns
-//! HTTP requests into calls on its pure crate and on the store, and exposes its own router and
-//! its own piece of the OpenAPI 3.1 document. [`app`] merges them with the health endpoint,
+//! The server is thin: each domain module (`screening`, `controls`, `ledger`, `locate`,
+//! `proposals`) turns HTTP requests into calls on its pure crate and on the store, and exposes
+//! its own router and its own piece of the OpenAPI 3.1 document. [`app`] merges them with the health endpoint,
 //! Prometheus metrics and the OpenAPI document. Every error leaves through [`ApiError`], whose
 //! codes are listed in one table (`error.rs`).
 //!
@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod locate;
 pub mod metrics;
 pub mod openapi;
+pub mod proposals;
 pub mod screening;
 
 pub use error::ApiError;
@@ -72,7 +73,11 @@ impl ServerContext {
 
 /// Builds the whole application: every module's routes, health, metrics and the OpenAPI document.
 pub async fn app(ctx: ServerContext) -> anyhow::Result<Router> {
-    let screening = screening::router(&ctx).await?;
+    // Proposals screen with the screening module's snapshot and are re-evaluated when it
+    // switches: both share one started screening state.
+    let screening_state = screening::start(&ctx).await?;
+    let proposals = proposals::router(&ctx, screening_state.clone()).await?;
+    let screening = screening::routes(screening_state);
     let ledger = ledger::router(&ctx).await?;
     let locate = locate::router(&ctx).await?;
     let controls = controls::router(&ctx).await?;
@@ -83,6 +88,7 @@ pub async fn app(ctx: ServerContext) -> anyhow::Result<Router> {
         .merge(ledger)
         .merge(locate)
         .merge(controls)
+        .merge(proposals)
         .route(
             "/v1/health",
             get(move || {

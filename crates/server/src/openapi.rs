@@ -6,7 +6,7 @@ use utoipa::OpenApi;
 #[derive(OpenApi)]
 #[openapi(info(
     title = "Stackport API",
-    description = "Compliance for full-stack AI exports: restricted-party screening, export-control determinations, a tamper-evident ledger and chip location verification."
+    description = "Compliance for full-stack AI exports: restricted-party screening, export-control determinations, program proposals reviewed as a whole, a tamper-evident ledger and chip location verification."
 ))]
 struct Root;
 
@@ -17,6 +17,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
     doc.merge(crate::ledger::LedgerApi::openapi());
     doc.merge(crate::locate::LocateApi::openapi());
     doc.merge(crate::controls::ControlsApi::openapi());
+    doc.merge(crate::proposals::ProposalsApi::openapi());
     doc
 }
 

@@ -17,7 +17,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -69,7 +69,7 @@ pub fn poll_interval() -> Option<Duration> {
     components(schemas(
         ScreenRequest, BatchRequest, BatchParty, ScreenResponse, BatchResponse, HitDto, ExplanationDto, TokenPairDto,
         FeatureShareDto, LedgerReceipt, ListsResponse, SnapshotDto, SourceFileDto, RefreshResponse, RescreenSummary,
-        NewHitDto, NewHitsResponse, ErrorBody, ErrorDetail
+        NewHitDto, NewHitsResponse, ErrorBody, ErrorDetail, crate::error::ProblemDto
     )),
     tags((name = "screening", description = "Restricted-party screening against the US lists (OFAC SDN and non-SDN, trade.gov CSL, BIS DPL)"))
 )]
@@ -330,6 +330,10 @@ pub struct RefreshResponse {
     /// Whether the server switched to another snapshot.
     pub switched: bool,
     pub rescreen: Option<RescreenSummary>,
+    /// Stored proposals whose parties were compared on the snapshot in use, and those
+    /// re-reviewed because their hits changed; absent when there was none to compare.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposals: Option<crate::proposals::ReevaluationSummary>,
 }
 
 /// Error body (every error of the API).
@@ -343,6 +347,10 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,
+    /// Validation errors that list what they found (`invalid_proposal`, `invalid_package`):
+    /// each problem with its path and its own code; absent otherwise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<crate::error::ProblemDto>,
 }
 
 // ---- state ----------------------------------------------------------------------------------
@@ -365,6 +373,9 @@ pub struct ScreeningState {
     snapshot_switches: Arc<AtomicU64>,
     /// Every stored screening result is appended here.
     ledger: Arc<DecisionLedger>,
+    /// Re-evaluates stored proposals once a snapshot is in use (weak: the proposal service
+    /// holds this state, not the other way round).
+    proposals: OnceLock<Weak<crate::proposals::ProposalService>>,
 }
 
 impl ScreeningState {
@@ -373,7 +384,7 @@ impl ScreeningState {
         self.loaded.read().expect("snapshot lock poisoned").clone()
     }
 
-    fn require_loaded(&self) -> Result<Arc<LoadedSnapshot>, ApiError> {
+    pub(crate) fn require_loaded(&self) -> Result<Arc<LoadedSnapshot>, ApiError> {
         self.loaded().ok_or_else(|| {
             ApiError::new(
                 "no_snapshot",
@@ -391,6 +402,7 @@ impl ScreeningState {
                 in_use: self.loaded().map(|l| l.info.id),
                 switched: false,
                 rescreen: None,
+                proposals: None,
             });
         };
         let current = self.loaded();
@@ -433,11 +445,27 @@ impl ScreeningState {
                 summary = Some(report);
             }
         }
+        // Stored proposals whose parties were not compared on this snapshot yet: those whose
+        // hits differ are reviewed again (crate::proposals). Cheap when there are none.
+        let mut proposals = None;
+        if let Some(service) = self.proposals.get().and_then(Weak::upgrade) {
+            let report = service.reevaluate_lists(loaded.clone()).await?;
+            if report.proposals_checked > 0 {
+                proposals = Some(report);
+            }
+        }
         Ok(RefreshResponse {
             in_use: Some(loaded.info.id),
             switched,
             rescreen: summary,
+            proposals,
         })
+    }
+
+    /// Has `refresh` re-evaluate stored proposals after each switch (set once, by the
+    /// proposal service).
+    pub fn follow_with(&self, proposals: Weak<crate::proposals::ProposalService>) {
+        let _ = self.proposals.set(proposals);
     }
 }
 
@@ -583,7 +611,7 @@ fn new_hit_dto(h: &StoredNewHit, party_name: Option<String>) -> NewHitDto {
     }
 }
 
-fn rfc3339(t: time::OffsetDateTime) -> String {
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| t.to_string())
 }
@@ -611,6 +639,12 @@ pub async fn ensure_snapshot(
 /// The module's router: loads the bundled snapshot on a fresh store, builds the index of the
 /// active snapshot and starts the poller.
 pub async fn router(ctx: &ServerContext) -> anyhow::Result<Router> {
+    Ok(routes(start(ctx).await?))
+}
+
+/// Loads the bundled snapshot on a fresh store, builds the index of the active snapshot and
+/// starts the poller. Other modules that screen (proposals) share the returned state.
+pub async fn start(ctx: &ServerContext) -> anyhow::Result<Arc<ScreeningState>> {
     if let Some(dir) = &ctx.config.bundled_lists {
         ensure_snapshot(ctx.store.as_ref(), dir).await?;
     }
@@ -635,6 +669,7 @@ pub async fn router(ctx: &ServerContext) -> anyhow::Result<Router> {
             "stackport_screening_snapshot_loads_total",
             "List snapshots loaded into memory.",
         ),
+        proposals: OnceLock::new(),
     });
     state.refresh().await?;
     if let Some(every) = poll_interval() {
@@ -653,7 +688,12 @@ pub async fn router(ctx: &ServerContext) -> anyhow::Result<Router> {
             }
         });
     }
-    Ok(Router::new()
+    Ok(state)
+}
+
+/// The module's routes over a started state.
+pub fn routes(state: Arc<ScreeningState>) -> Router {
+    Router::new()
         .route("/v1/screen", post(screen))
         .route(
             "/v1/screen/batch",
@@ -662,7 +702,7 @@ pub async fn router(ctx: &ServerContext) -> anyhow::Result<Router> {
         .route("/v1/lists", get(lists))
         .route("/v1/lists/refresh", post(refresh))
         .route("/v1/lists/{id}/new-hits", get(new_hits))
-        .with_state(state))
+        .with_state(state)
 }
 
 // ---- validation -----------------------------------------------------------------------------

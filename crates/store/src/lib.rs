@@ -3,7 +3,7 @@
 //! binary) and PostgreSQL (for several server instances sharing one state).
 //!
 //! The trait [`Storage`] is the union of one sub-trait per domain
-//! ([`ScreeningStore`], and further ones as domains are added), each implemented for both
+//! ([`ScreeningStore`], [`LedgerStore`], [`ChipStore`], [`ProposalStore`]), each implemented for both
 //! [`SqliteStore`] and [`PgStore`] in that domain's module. The server and the CLI hold an
 //! `Arc<dyn Storage>` and never know which database is behind it; one test suite
 //! (`tests/`) runs against both.
@@ -13,6 +13,7 @@ use std::sync::Arc;
 pub mod chips;
 mod error;
 pub mod ledger;
+pub mod proposals;
 pub mod screening;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -23,6 +24,11 @@ pub use chips::{
 };
 pub use error::StoreError;
 pub use ledger::{AppendReceipt, GroupCommit, LedgerStore, StoredCheckpoint, StoredEntry};
+pub use proposals::{
+    sha256_hex, ProposalKeys, ProposalRecord, ProposalStore, ProposalSummary, ReReview,
+    Reevaluation, ReevaluationTrigger, ReviewedProposal, StoredProposal, StoredReReview,
+    StoredReevaluation,
+};
 pub use screening::{
     party_id, EntryChange, NewHit, ScreeningRecord, ScreeningStore, SnapshotInfo, StoredNewHit,
     StoredParty, StoredScreening,
@@ -35,7 +41,9 @@ use sqlx::sqlite::{
 use std::str::FromStr;
 
 /// Everything the server and the CLI persist. One object, whichever database is behind it.
-pub trait Storage: ScreeningStore + LedgerStore + ChipStore + Send + Sync + 'static {
+pub trait Storage:
+    ScreeningStore + LedgerStore + ChipStore + ProposalStore + Send + Sync + 'static
+{
     /// Which backend this is, for logs and `/v1/health`.
     fn backend(&self) -> Backend;
 }

@@ -1,0 +1,551 @@
+//! Program proposals (issue 9): the proposal as submitted, its last review, the party keys that
+//! re-evaluation screens again, and the record of every re-evaluation (schema:
+//! `migrations/*/0005_proposals.sql`).
+//!
+//! Every stored review is a decision: it is appended to the ledger in the same transaction as
+//! its row, through the ledger's own append path (`append_in_tx`, as
+//! [`crate::ScreeningStore::record_screenings`] does), and the row keeps its entry's index. A
+//! proposal stored again under the same id replaces the stored one and keeps its creation
+//! time; its re-evaluations stay.
+//!
+//! Re-evaluation reads the party keys page by page ([`ProposalStore::proposal_party_keys`],
+//! one small JSON column per proposal, never the reviews), and writes each re-review together
+//! with its re-evaluation record and its ledger entry ([`ProposalStore::record_rereviews`]).
+//!
+//! One implementation for both backends, expanded once per backend like the ledger's: the SQL
+//! is the same, `QueryBuilder` writes each backend's placeholders. Times are unix
+//! milliseconds on both.
+
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use stackport_program::reevaluate::PartyKey;
+
+use crate::ledger::{pg_begin, sqlite_begin, AppendReceipt};
+use crate::{PgStore, SqliteStore, StoreError};
+
+/// A reviewed proposal as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposalRecord {
+    /// The proposal's own id.
+    pub id: String,
+    pub consortium: String,
+    /// The day the exports are assessed for, `YYYY-MM-DD`.
+    pub date: String,
+    /// The verdict of the review.
+    pub verdict: String,
+    /// The proposal JSON as submitted.
+    pub input: String,
+    /// The review JSON, exactly as it is served (its SHA-256 is [`sha256_hex`]).
+    pub review: String,
+    /// What re-evaluation needs of each party, without reading the review.
+    pub parties: Vec<PartyKey>,
+    /// The list snapshot the review screened against.
+    pub list_snapshot_id: i64,
+    pub rulebook_version: String,
+    pub program_rules_version: String,
+}
+
+/// A review to store with the ledger entry that records it.
+#[derive(Debug, Clone)]
+pub struct ReviewedProposal {
+    pub record: ProposalRecord,
+    /// The canonical (RFC 8785) ledger entry of this review.
+    pub ledger_entry: String,
+}
+
+/// A stored proposal with its last review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredProposal {
+    #[serde(flatten)]
+    pub record: ProposalRecord,
+    /// SHA-256 of the review JSON, hex.
+    pub review_digest: String,
+    /// The last snapshot the parties' hits were compared on (the review's own, or a later one
+    /// whose hits for these parties were the same).
+    pub checked_snapshot_id: i64,
+    /// Ledger entry of the last review.
+    pub ledger_index: u64,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One line of the list of stored proposals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposalSummary {
+    pub id: String,
+    pub consortium: String,
+    pub date: String,
+    pub verdict: String,
+    pub list_snapshot_id: i64,
+    pub ledger_index: u64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The party keys of one stored proposal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposalKeys {
+    pub id: String,
+    /// Ledger entry of the review the keys come from (what a re-review replaces).
+    pub ledger_index: u64,
+    pub parties: Vec<PartyKey>,
+}
+
+/// What made a stored proposal be reviewed again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReevaluationTrigger {
+    /// A new restricted-party list snapshot is in use.
+    ListSnapshot,
+    /// The rulebook or the program rules have a new version.
+    Rulebook,
+}
+
+impl ReevaluationTrigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReevaluationTrigger::ListSnapshot => "list_snapshot",
+            ReevaluationTrigger::Rulebook => "rulebook",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "list_snapshot" => Ok(ReevaluationTrigger::ListSnapshot),
+            "rulebook" => Ok(ReevaluationTrigger::Rulebook),
+            other => Err(StoreError::Corrupt(format!(
+                "proposal_reevaluations.trigger_kind = {other:?}"
+            ))),
+        }
+    }
+}
+
+/// What a re-evaluation found, to store beside the re-review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reevaluation {
+    pub trigger: ReevaluationTrigger,
+    /// The snapshot id, or the rulebook and program-rules versions, before.
+    pub from_version: Option<String>,
+    pub to_version: String,
+    /// `stackport_program::reevaluate::Changes` as JSON.
+    pub changes: serde_json::Value,
+}
+
+/// A stored proposal reviewed again.
+#[derive(Debug, Clone)]
+pub struct ReReview {
+    /// The new review (the input, consortium and date are those stored).
+    pub record: ProposalRecord,
+    /// The ledger index of the stored review this one replaces: the row is replaced only if
+    /// it still holds that review, so a proposal submitted again meanwhile is left alone.
+    pub replaces: u64,
+    /// What changed; `None` stores the new review without a re-evaluation record (a new rule
+    /// version that changed nothing).
+    pub reevaluation: Option<Reevaluation>,
+    /// The canonical ledger entry of the re-review.
+    pub ledger_entry: String,
+}
+
+/// A stored re-review: its ledger receipt and the re-evaluation record, if one was stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredReReview {
+    pub proposal_id: String,
+    pub receipt: AppendReceipt,
+    pub reevaluation: Option<StoredReevaluation>,
+}
+
+/// A stored re-evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredReevaluation {
+    pub id: i64,
+    pub proposal_id: String,
+    #[serde(flatten)]
+    pub reevaluation: Reevaluation,
+    pub ledger_index: u64,
+    /// Unix milliseconds.
+    pub at: i64,
+}
+
+/// Proposals and their reviews. Every method is one statement or one transaction.
+#[async_trait::async_trait]
+pub trait ProposalStore {
+    /// Stores reviewed proposals in one transaction, each with its ledger entry; a proposal
+    /// stored before under the same id is replaced (its creation time kept). Returns them as
+    /// stored, in input order, with their ledger receipts.
+    async fn store_proposals(
+        &self,
+        items: &[ReviewedProposal],
+    ) -> Result<Vec<(StoredProposal, AppendReceipt)>, StoreError>;
+
+    /// Stores one reviewed proposal with its ledger entry (see [`Self::store_proposals`]).
+    async fn store_proposal(
+        &self,
+        item: &ReviewedProposal,
+    ) -> Result<(StoredProposal, AppendReceipt), StoreError> {
+        self.store_proposals(std::slice::from_ref(item))
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("storing one proposal returned none".into()))
+    }
+
+    /// One proposal; [`StoreError::NotFound`] if there is none with that id.
+    async fn proposal(&self, id: &str) -> Result<StoredProposal, StoreError>;
+
+    /// Stored proposals by id, after `after`, at most `limit`.
+    async fn proposals(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ProposalSummary>, StoreError>;
+
+    /// The party keys of stored proposals by id, after `after`, at most `limit`; with
+    /// `not_checked_on`, only those whose parties were not yet compared on that snapshot.
+    async fn proposal_party_keys(
+        &self,
+        not_checked_on: Option<i64>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ProposalKeys>, StoreError>;
+
+    /// Records that the parties of these proposals have the same hits on `snapshot_id` as in
+    /// their stored reviews. Returns how many rows were marked.
+    async fn mark_proposals_checked(
+        &self,
+        ids: &[String],
+        snapshot_id: i64,
+    ) -> Result<u64, StoreError>;
+
+    /// Stored proposals whose last review used another rulebook or program-rules version, by
+    /// id, after `after`, at most `limit`.
+    async fn proposals_under_other_rules(
+        &self,
+        rulebook_version: &str,
+        program_rules_version: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredProposal>, StoreError>;
+
+    /// Stores re-reviews in one transaction: each new review replaces the stored one (only
+    /// if the row still holds the review it replaces), with its re-evaluation record and its
+    /// ledger entry. Returns what was stored, in input order; a re-review whose proposal
+    /// changed meanwhile is left out (nothing of it is stored, not even its ledger entry).
+    async fn record_rereviews(&self, items: &[ReReview])
+        -> Result<Vec<StoredReReview>, StoreError>;
+
+    /// The re-evaluations of one proposal, oldest first; [`StoreError::NotFound`] if the
+    /// proposal is unknown.
+    async fn reevaluations(&self, proposal_id: &str)
+        -> Result<Vec<StoredReevaluation>, StoreError>;
+}
+
+/// SHA-256 of a text, lower-case hex: the digest of a review (`review_digest`) and of a
+/// proposal's input, as the ledger entry of a review holds them.
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Now, unix milliseconds.
+fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+        .unwrap_or(i64::MAX)
+}
+
+fn index_col(v: i64, column: &str) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{column} is negative ({v})")))
+}
+
+fn index_bind(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("ledger index {v}")))
+}
+
+fn json_col<T: serde::de::DeserializeOwned>(
+    what: &str,
+    id: &str,
+    s: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(s)
+        .map_err(|e| StoreError::Corrupt(format!("{what} of proposal {id:?} is not valid: {e}")))
+}
+
+fn to_json<T: Serialize + ?Sized>(what: &str, v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v)
+        .map_err(|e| StoreError::Corrupt(format!("{what} does not serialise: {e}")))
+}
+
+/// Ids per `IN (...)` list: far below SQLite's 32,766 bound parameters.
+const IDS_PER_UPDATE: usize = 500;
+
+const SUMMARY_COLUMNS: &str =
+    "id, consortium, date, verdict, list_snapshot_id, ledger_index, created_at, updated_at";
+const PROPOSAL_COLUMNS: &str = "id, consortium, date, verdict, input, review, review_digest, parties, list_snapshot_id, checked_snapshot_id, rulebook_version, program_rules_version, ledger_index, created_at, updated_at";
+const REEVALUATION_COLUMNS: &str =
+    "id, proposal_id, trigger_kind, from_version, to_version, changes, ledger_index, at";
+
+/// One implementation for both backends, expanded once per backend into its own module.
+/// `$ledger` is the ledger module of the same backend (its `append_in_tx`), `$begin` begins a
+/// transaction that may append to the ledger.
+macro_rules! proposal_store_impl {
+    ($module:ident, $store:ty, $db:ty, $begin:path, $ledger:ident) => {
+        mod $module {
+            use super::*;
+
+            type DbRow = <$db as sqlx::Database>::Row;
+            type Builder<'a> = sqlx::QueryBuilder<'a, $db>;
+
+            fn summary_row(r: &DbRow) -> Result<ProposalSummary, StoreError> {
+                Ok(ProposalSummary {
+                    id: r.try_get("id")?,
+                    consortium: r.try_get("consortium")?,
+                    date: r.try_get("date")?,
+                    verdict: r.try_get("verdict")?,
+                    list_snapshot_id: r.try_get("list_snapshot_id")?,
+                    ledger_index: index_col(r.try_get("ledger_index")?, "proposals.ledger_index")?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            }
+
+            fn proposal_row(r: &DbRow) -> Result<StoredProposal, StoreError> {
+                let id: String = r.try_get("id")?;
+                let parties = json_col("parties", &id, &r.try_get::<String, _>("parties")?)?;
+                Ok(StoredProposal {
+                    record: ProposalRecord {
+                        consortium: r.try_get("consortium")?,
+                        date: r.try_get("date")?,
+                        verdict: r.try_get("verdict")?,
+                        input: r.try_get("input")?,
+                        review: r.try_get("review")?,
+                        parties,
+                        list_snapshot_id: r.try_get("list_snapshot_id")?,
+                        rulebook_version: r.try_get("rulebook_version")?,
+                        program_rules_version: r.try_get("program_rules_version")?,
+                        id,
+                    },
+                    review_digest: r.try_get("review_digest")?,
+                    checked_snapshot_id: r.try_get("checked_snapshot_id")?,
+                    ledger_index: index_col(r.try_get("ledger_index")?, "proposals.ledger_index")?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            }
+
+            fn reevaluation_row(r: &DbRow) -> Result<StoredReevaluation, StoreError> {
+                let proposal_id: String = r.try_get("proposal_id")?;
+                let changes = json_col("re-evaluation changes", &proposal_id, &r.try_get::<String, _>("changes")?)?;
+                Ok(StoredReevaluation {
+                    id: r.try_get("id")?,
+                    reevaluation: Reevaluation {
+                        trigger: ReevaluationTrigger::parse(&r.try_get::<String, _>("trigger_kind")?)?,
+                        from_version: r.try_get("from_version")?,
+                        to_version: r.try_get("to_version")?,
+                        changes,
+                    },
+                    proposal_id,
+                    ledger_index: index_col(r.try_get("ledger_index")?, "proposal_reevaluations.ledger_index")?,
+                    at: r.try_get("at")?,
+                })
+            }
+
+            /// Keyset pagination by id; `filtered` says whether the query has a `WHERE` already.
+            fn page(qb: &mut Builder<'_>, filtered: bool, after: Option<&str>, limit: u32) {
+                if let Some(after) = after {
+                    qb.push(if filtered { " AND " } else { " WHERE " }).push("id > ").push_bind(after.to_string());
+                }
+                qb.push(" ORDER BY id LIMIT ").push_bind(i64::from(limit));
+            }
+
+            #[async_trait::async_trait]
+            impl ProposalStore for $store {
+                async fn store_proposals(&self, items: &[ReviewedProposal]) -> Result<Vec<(StoredProposal, AppendReceipt)>, StoreError> {
+                    if items.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let at = now_ms();
+                    let mut tx = $begin(&self.pool).await?;
+                    let entries: Vec<String> = items.iter().map(|i| i.ledger_entry.clone()).collect();
+                    let receipts = crate::ledger::$ledger::append_in_tx(&mut *tx, &entries).await?;
+                    let mut out = Vec::with_capacity(items.len());
+                    for (item, receipt) in items.iter().zip(receipts) {
+                        let r = &item.record;
+                        let digest = sha256_hex(&r.review);
+                        let mut qb = Builder::new(format!("INSERT INTO proposals ({PROPOSAL_COLUMNS}) VALUES ("));
+                        let mut v = qb.separated(", ");
+                        v.push_bind(r.id.as_str())
+                            .push_bind(r.consortium.as_str())
+                            .push_bind(r.date.as_str())
+                            .push_bind(r.verdict.as_str())
+                            .push_bind(r.input.as_str())
+                            .push_bind(r.review.as_str())
+                            .push_bind(digest.as_str())
+                            .push_bind(to_json("party keys", &r.parties)?)
+                            .push_bind(r.list_snapshot_id)
+                            .push_bind(r.list_snapshot_id)
+                            .push_bind(r.rulebook_version.as_str())
+                            .push_bind(r.program_rules_version.as_str())
+                            .push_bind(index_bind(receipt.index)?)
+                            .push_bind(at)
+                            .push_bind(at);
+                        // Stored again under the same id: replaced, created_at kept.
+                        qb.push(
+                            ") ON CONFLICT (id) DO UPDATE SET consortium = excluded.consortium, date = excluded.date, verdict = excluded.verdict, \
+                             input = excluded.input, review = excluded.review, review_digest = excluded.review_digest, parties = excluded.parties, \
+                             list_snapshot_id = excluded.list_snapshot_id, checked_snapshot_id = excluded.checked_snapshot_id, \
+                             rulebook_version = excluded.rulebook_version, program_rules_version = excluded.program_rules_version, \
+                             ledger_index = excluded.ledger_index, updated_at = excluded.updated_at RETURNING created_at",
+                        );
+                        let created_at: i64 = qb.build().fetch_one(&mut *tx).await?.try_get(0)?;
+                        out.push((
+                            StoredProposal {
+                                record: r.clone(),
+                                review_digest: digest,
+                                checked_snapshot_id: r.list_snapshot_id,
+                                ledger_index: receipt.index,
+                                created_at,
+                                updated_at: at,
+                            },
+                            receipt,
+                        ));
+                    }
+                    tx.commit().await?;
+                    Ok(out)
+                }
+
+                async fn proposal(&self, id: &str) -> Result<StoredProposal, StoreError> {
+                    let mut qb = Builder::new(format!("SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE id = "));
+                    qb.push_bind(id);
+                    let row = qb.build().fetch_optional(&self.pool).await?.ok_or_else(|| StoreError::NotFound(format!("proposal {id:?}")))?;
+                    proposal_row(&row)
+                }
+
+                async fn proposals(&self, after: Option<&str>, limit: u32) -> Result<Vec<ProposalSummary>, StoreError> {
+                    let mut qb = Builder::new(format!("SELECT {SUMMARY_COLUMNS} FROM proposals"));
+                    page(&mut qb, false, after, limit);
+                    qb.build().fetch_all(&self.pool).await?.iter().map(summary_row).collect()
+                }
+
+                async fn proposal_party_keys(&self, not_checked_on: Option<i64>, after: Option<&str>, limit: u32) -> Result<Vec<ProposalKeys>, StoreError> {
+                    let mut qb = Builder::new("SELECT id, ledger_index, parties FROM proposals");
+                    if let Some(s) = not_checked_on {
+                        qb.push(" WHERE checked_snapshot_id <> ").push_bind(s);
+                    }
+                    page(&mut qb, not_checked_on.is_some(), after, limit);
+                    let rows = qb.build().fetch_all(&self.pool).await?;
+                    rows.iter()
+                        .map(|r| {
+                            let id: String = r.try_get("id")?;
+                            Ok(ProposalKeys {
+                                parties: json_col("parties", &id, &r.try_get::<String, _>("parties")?)?,
+                                ledger_index: index_col(r.try_get("ledger_index")?, "proposals.ledger_index")?,
+                                id,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn mark_proposals_checked(&self, ids: &[String], snapshot_id: i64) -> Result<u64, StoreError> {
+                    let mut marked = 0;
+                    for chunk in ids.chunks(IDS_PER_UPDATE) {
+                        let mut qb = Builder::new("UPDATE proposals SET checked_snapshot_id = ");
+                        qb.push_bind(snapshot_id).push(" WHERE id IN (");
+                        let mut list = qb.separated(", ");
+                        for id in chunk {
+                            list.push_bind(id.as_str());
+                        }
+                        qb.push(")");
+                        marked += qb.build().execute(&self.pool).await?.rows_affected();
+                    }
+                    Ok(marked)
+                }
+
+                async fn proposals_under_other_rules(&self, rulebook_version: &str, program_rules_version: &str, after: Option<&str>, limit: u32) -> Result<Vec<StoredProposal>, StoreError> {
+                    let mut qb = Builder::new(format!("SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE (rulebook_version <> "));
+                    qb.push_bind(rulebook_version).push(" OR program_rules_version <> ").push_bind(program_rules_version).push(")");
+                    page(&mut qb, true, after, limit);
+                    qb.build().fetch_all(&self.pool).await?.iter().map(proposal_row).collect()
+                }
+
+                async fn record_rereviews(&self, items: &[ReReview]) -> Result<Vec<StoredReReview>, StoreError> {
+                    if items.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let at = now_ms();
+                    let mut tx = $begin(&self.pool).await?;
+                    // The new reviews first, each only where the row still holds the review it
+                    // replaces; then the ledger entries of those stored, then their indexes.
+                    let mut applied = Vec::with_capacity(items.len());
+                    for item in items {
+                        let r = &item.record;
+                        let mut qb = Builder::new("UPDATE proposals SET ");
+                        let mut set = qb.separated(", ");
+                        set.push("verdict = ").push_bind_unseparated(r.verdict.as_str());
+                        set.push("review = ").push_bind_unseparated(r.review.as_str());
+                        set.push("review_digest = ").push_bind_unseparated(sha256_hex(&r.review));
+                        set.push("parties = ").push_bind_unseparated(to_json("party keys", &r.parties)?);
+                        set.push("list_snapshot_id = ").push_bind_unseparated(r.list_snapshot_id);
+                        set.push("checked_snapshot_id = ").push_bind_unseparated(r.list_snapshot_id);
+                        set.push("rulebook_version = ").push_bind_unseparated(r.rulebook_version.as_str());
+                        set.push("program_rules_version = ").push_bind_unseparated(r.program_rules_version.as_str());
+                        set.push("updated_at = ").push_bind_unseparated(at);
+                        qb.push(" WHERE id = ").push_bind(r.id.as_str()).push(" AND ledger_index = ").push_bind(index_bind(item.replaces)?);
+                        if qb.build().execute(&mut *tx).await?.rows_affected() == 1 {
+                            applied.push(item);
+                        }
+                    }
+                    let entries: Vec<String> = applied.iter().map(|i| i.ledger_entry.clone()).collect();
+                    let receipts = crate::ledger::$ledger::append_in_tx(&mut *tx, &entries).await?;
+                    let mut out = Vec::with_capacity(applied.len());
+                    for (item, receipt) in applied.into_iter().zip(receipts) {
+                        let id = item.record.id.as_str();
+                        let index = index_bind(receipt.index)?;
+                        let mut qb = Builder::new("UPDATE proposals SET ledger_index = ");
+                        qb.push_bind(index).push(" WHERE id = ").push_bind(id);
+                        qb.build().execute(&mut *tx).await?;
+                        let reevaluation = match &item.reevaluation {
+                            None => None,
+                            Some(re) => {
+                                let mut qb = Builder::new("INSERT INTO proposal_reevaluations (proposal_id, trigger_kind, from_version, to_version, changes, ledger_index, at) VALUES (");
+                                let mut v = qb.separated(", ");
+                                v.push_bind(id)
+                                    .push_bind(re.trigger.as_str())
+                                    .push_bind(re.from_version.as_deref())
+                                    .push_bind(re.to_version.as_str())
+                                    .push_bind(to_json("re-evaluation changes", &re.changes)?)
+                                    .push_bind(index)
+                                    .push_bind(at);
+                                qb.push(") RETURNING id");
+                                let rid: i64 = qb.build().fetch_one(&mut *tx).await?.try_get(0)?;
+                                Some(StoredReevaluation { id: rid, proposal_id: id.to_string(), reevaluation: re.clone(), ledger_index: receipt.index, at })
+                            }
+                        };
+                        out.push(StoredReReview { proposal_id: id.to_string(), receipt, reevaluation });
+                    }
+                    tx.commit().await?;
+                    Ok(out)
+                }
+
+                async fn reevaluations(&self, proposal_id: &str) -> Result<Vec<StoredReevaluation>, StoreError> {
+                    let mut qb = Builder::new("SELECT COUNT(*) FROM proposals WHERE id = ");
+                    qb.push_bind(proposal_id);
+                    let n: i64 = qb.build().fetch_one(&self.pool).await?.try_get(0)?;
+                    if n == 0 {
+                        return Err(StoreError::NotFound(format!("proposal {proposal_id:?}")));
+                    }
+                    let mut qb = Builder::new(format!("SELECT {REEVALUATION_COLUMNS} FROM proposal_reevaluations WHERE proposal_id = "));
+                    qb.push_bind(proposal_id).push(" ORDER BY id");
+                    qb.build().fetch_all(&self.pool).await?.iter().map(reevaluation_row).collect()
+                }
+            }
+        }
+    };
+}
+
+proposal_store_impl!(
+    sqlite_proposals,
+    SqliteStore,
+    sqlx::Sqlite,
+    sqlite_begin,
+    sqlite_impl
+);
+proposal_store_impl!(pg_proposals, PgStore, sqlx::Postgres, pg_begin, pg_impl);
