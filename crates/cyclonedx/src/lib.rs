@@ -131,7 +131,9 @@ impl Schema {
         Schema::from_texts(texts)
     }
 
-    fn from_texts(texts: impl IntoIterator<Item = (String, String)>) -> Result<Schema, SchemaError> {
+    fn from_texts(
+        texts: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Schema, SchemaError> {
         let mut docs = HashMap::new();
         for (name, text) in texts {
             let v: Value = serde_json::from_str(&text).map_err(|e| SchemaError::Read {

@@ -21,7 +21,10 @@ fn vectors(prefix: &str) -> Vec<(String, Value)> {
         })
         .map(|p| {
             let name = p.file_name().unwrap().to_string_lossy().to_string();
-            (name, serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap())
+            (
+                name,
+                serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap(),
+            )
         })
         .collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
@@ -52,7 +55,8 @@ fn every_invalid_vector_is_rejected_naming_the_path() {
             .unwrap_or_else(|| panic!("{name} accepted"));
         assert!(!v.is_empty());
         assert!(
-            v.iter().all(|x| !x.message.is_empty() && !x.schema_path.is_empty()),
+            v.iter()
+                .all(|x| !x.message.is_empty() && !x.schema_path.is_empty()),
             "{name}: {v:?}"
         );
         // All but a root-level problem name where in the document it is.
@@ -122,5 +126,8 @@ fn a_large_bom_validates() {
     assert!(schema.validate(&doc).is_ok());
     doc["components"][9_999]["type"] = json!("spaceship");
     let v = schema.validate(&doc).unwrap_err();
-    assert!(v.iter().any(|x| x.instance_path == "/components/9999/type"), "{v:?}");
+    assert!(
+        v.iter().any(|x| x.instance_path == "/components/9999/type"),
+        "{v:?}"
+    );
 }

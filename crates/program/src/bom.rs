@@ -64,7 +64,7 @@ pub type Micro = u128;
 #[derive(Debug, Clone)]
 pub enum ItemClass {
     /// By the engine, from a catalog id or the chip's figures.
-    Chip(ItemSpec),
+    Chip(Box<ItemSpec>),
     /// By the engine, from the model's facts.
     Model(ModelSpec),
     /// By the ECCN its exporter declares.
@@ -648,10 +648,10 @@ fn read_component(
                 "give either stackport:catalog or the chip's figures, not both".into(),
             );
         }
-        ItemClass::Chip(ItemSpec {
+        ItemClass::Chip(Box::new(ItemSpec {
             catalog: Some(id),
             ..ItemSpec::default()
-        })
+        }))
     } else if chip_given {
         let spec = ChipSpec {
             tpp: num(ck, "stackport:tpp"),
@@ -662,10 +662,10 @@ fn read_component(
             specified_in: specified_in.clone(),
             ..ChipSpec::default()
         };
-        ItemClass::Chip(ItemSpec {
+        ItemClass::Chip(Box::new(ItemSpec {
             chip: Some(spec),
             ..ItemSpec::default()
-        })
+        }))
     } else if model_given || (kind == "machine-learning-model" && declared_eccn.is_none()) {
         ItemClass::Model(ModelSpec {
             training_operations: num(ck, "stackport:training_operations"),

@@ -287,7 +287,11 @@ impl Proposal {
                 "invalid_proposal"
             };
             ProposalError::Malformed(Problem::at(
-                if path == "." { "$".to_string() } else { path },
+                if path == "." || path == "?" {
+                    "$".to_string()
+                } else {
+                    path
+                },
                 code,
                 inner.to_string(),
             ))
@@ -598,7 +602,7 @@ impl Proposal {
             let base = format!("federal_support[{i}]");
             let instrument = s.instrument.trim().to_ascii_lowercase();
             let known = &program.financing.instruments;
-            if !known.iter().any(|k| *k == instrument) {
+            if !known.contains(&instrument) {
                 ck.err(
                     format!("{base}.instrument"),
                     "unknown_instrument",

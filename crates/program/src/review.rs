@@ -243,6 +243,13 @@ pub struct Review {
     pub versions: Versions,
 }
 
+/// Screens one party: name, country, screened as an entity.
+type ScreenFn<'s> = dyn FnMut(&str, Option<&str>, bool) -> Vec<Hit> + 's;
+
+/// How many hits are kept per party, and from which score (the screening default).
+pub const PARTY_TOP: usize = 5;
+pub const PARTY_THRESHOLD: f64 = DEFAULT_THRESHOLD;
+
 /// Reviews proposals against one rulebook, one set of program rules and one list snapshot.
 pub struct Reviewer<'a> {
     pub rulebook: &'a Rulebook,
@@ -686,7 +693,7 @@ impl Reviewer<'_> {
             dob: None,
             identifiers: Vec::new(),
         };
-        match self.screener.screen(&q, 5, DEFAULT_THRESHOLD) {
+        match self.screener.screen(&q, PARTY_TOP, PARTY_THRESHOLD) {
             Ok(r) => r.hits,
             // Names are checked non-empty and at most 1000 characters when the proposal is
             // read; a name that normalises to nothing cannot match anything.
@@ -712,8 +719,7 @@ impl Reviewer<'_> {
             .iter()
             .map(|e| screen(&e.name, Some(&e.country), true))
             .collect();
-        let owner_hits = |screen: &mut dyn FnMut(&str, Option<&str>, bool) -> Vec<Hit>,
-                          owners: &[crate::model::Owner]| {
+        let owner_hits = |screen: &mut ScreenFn, owners: &[crate::model::Owner]| {
             owners
                 .iter()
                 .map(|o| screen(&o.name, o.country.as_deref(), false))
@@ -858,11 +864,11 @@ impl Reviewer<'_> {
                 same_as: None,
             });
         }
-        for i in 0..p.members.len() {
-            push_owners(&mut out, PartyRef::Member(i), &m_owner_hits[i]);
+        for (i, hits) in m_owner_hits.iter().enumerate() {
+            push_owners(&mut out, PartyRef::Member(i), hits);
         }
-        for i in 0..p.end_users.len() {
-            push_owners(&mut out, PartyRef::EndUser(i), &e_owner_hits[i]);
+        for (i, hits) in e_owner_hits.iter().enumerate() {
+            push_owners(&mut out, PartyRef::EndUser(i), hits);
         }
         out
     }
@@ -1283,7 +1289,7 @@ pub fn money(v: f64) -> String {
     let s = whole.abs().to_string();
     let mut out = String::new();
     for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);

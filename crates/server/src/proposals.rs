@@ -45,7 +45,7 @@ use stackport_ledger::{Decision, DecisionKind, DecisionVersions};
 use stackport_program::reevaluate::{self, party_keys, Changes, PartyKey};
 use stackport_program::review::PartyResult;
 use stackport_program::{ProgramRules, Proposal, ProposalError, Review, Reviewer};
-use stackport_screening::{PartyType, Query as PartyQuery, Screener, DEFAULT_THRESHOLD};
+use stackport_screening::{PartyType, Query as PartyQuery, Screener};
 use stackport_store::{
     ProposalKeys, ProposalRecord, ReReview, Reevaluation, ReevaluationTrigger, ReviewedProposal,
     Storage, StoredProposal, StoredReevaluation,
@@ -57,9 +57,9 @@ use crate::ledger::{DecisionLedger, LedgerReceipt};
 use crate::screening::{rfc3339, ErrorBody, LoadedSnapshot, ScreeningState};
 use crate::ServerContext;
 
-/// Hits the review keeps per party (`Reviewer` screens each party with top 5 at the default
-/// threshold); re-evaluation screens the same way so that hit ids compare one to one.
-pub const PARTY_TOP: usize = 5;
+/// Re-evaluation screens each party exactly as the review does, so that hit ids compare one
+/// to one.
+use stackport_program::review::{PARTY_THRESHOLD, PARTY_TOP};
 /// Largest proposal or package body accepted (a package of 10,000 components is ~10 MiB).
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
 /// Proposals listed per page when the request does not say, and at most.
@@ -440,7 +440,7 @@ fn affected_by(
         })
         .collect();
     let hits: Vec<Vec<String>> = screener
-        .screen_many(&queries, PARTY_TOP, DEFAULT_THRESHOLD)
+        .screen_many(&queries, PARTY_TOP, PARTY_THRESHOLD)
         .into_iter()
         .map(|r| {
             // A name that normalises to nothing cannot match: the review keeps no hits for it.

@@ -91,7 +91,9 @@ fn time_ms<T>(rounds: usize, mut f: impl FnMut() -> T) -> (f64, f64) {
 fn proposals(a: ProposalsBench) -> anyhow::Result<ExitCode> {
     use stackport_program::example::{synthetic, Size};
     // One core, as the bar says.
-    let _ = rayon::ThreadPoolBuilder::new().num_threads(1).build_global();
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build_global();
     let rb = stackport_controls::Rulebook::embedded().context("rulebook")?;
     let rules = stackport_program::ProgramRules::embedded().context("program rules")?;
     let (screener, _) = super::screen::load_screener(&bundled_lists_dir())?;
@@ -117,8 +119,12 @@ fn proposals(a: ProposalsBench) -> anyhow::Result<ExitCode> {
         .review(&p)
         .map_err(|e| anyhow::anyhow!("review failed: {e}"))?;
     let n = a.rounds;
-    let schema = time_ms(n, || stackport_program::bom::schema_problems(&doc["package"]));
-    let parse = time_ms(n, || stackport_program::Proposal::parse(&text, &rb, &rules).is_ok());
+    let schema = time_ms(n, || {
+        stackport_program::bom::schema_problems(&doc["package"])
+    });
+    let parse = time_ms(n, || {
+        stackport_program::Proposal::parse(&text, &rb, &rules).is_ok()
+    });
     let review = time_ms(n, || reviewer.review(&p).is_ok());
     let json = time_ms(n, || serde_json::to_vec(&r).map(|v| v.len()).unwrap_or(0));
     let total = time_ms(n, || {

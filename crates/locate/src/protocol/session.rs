@@ -247,11 +247,7 @@ impl LandmarkSession {
             return Rejected(Rejection::Late);
         }
         self.accepted = self.accepted.saturating_add(1);
-        if self
-            .best
-            .as_ref()
-            .map_or(true, |(best, _, _)| rtt_ns < *best)
-        {
+        if self.best.as_ref().is_none_or(|(best, _, _)| rtt_ns < *best) {
             self.best = Some((rtt_ns, idx, resp));
         }
         ResponseOutcome::Accepted { rtt_ns }
