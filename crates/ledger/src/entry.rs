@@ -269,6 +269,8 @@ pub enum DecisionKind {
     Classification,
     /// A chip location proof.
     LocationProof,
+    /// A program proposal reviewed as a whole (or re-reviewed after a list or rule change).
+    ProposalReview,
 }
 
 /// The versions of the rules and lists a decision used (ARCHITECTURE.md: every decision records

@@ -363,7 +363,7 @@ fn ledger_entry(
         outputs["proposal_review"]["changes"] = serde_json::to_value(c)?;
     }
     Decision::now(
-        DecisionKind::Determination,
+        DecisionKind::ProposalReview,
         serde_json::json!({
             "proposal": record.id,
             "date": record.date,

@@ -161,7 +161,7 @@ async fn check_ledger(
         Hash::from_hex(entry["leaf_hash"].as_str().unwrap()).unwrap()
     );
     let recorded = &entry["entry"];
-    assert_eq!(recorded["type"], "determination");
+    assert_eq!(recorded["type"], "proposal_review");
     assert_eq!(recorded["inputs"]["proposal"], id);
     let out = &recorded["outputs"]["proposal_review"];
     assert_eq!(out["review_sha256"], sha256_hex(review_text).as_str());
