@@ -76,6 +76,21 @@ fn component_properties(bom_ref: &str, review: &Review) -> Vec<Value> {
     out
 }
 
+/// The object's `properties`, created when absent, without the properties of an earlier
+/// review; `None` when `properties` is not an array.
+fn fresh_properties(obj: &mut Map<String, Value>) -> Option<&mut Vec<Value>> {
+    let props = obj
+        .entry("properties")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let p = props.as_array_mut()?;
+    p.retain(|x| {
+        !x.get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| OUTPUT_PROPERTIES.contains(&n) || n.starts_with("stackport:review:"))
+    });
+    Some(p)
+}
+
 fn annotate_list(list: &mut [Value], review: &Review) {
     for c in list.iter_mut() {
         let Some(obj) = c.as_object_mut() else {
@@ -94,15 +109,7 @@ fn annotate_list(list: &mut [Value], review: &Review) {
             continue;
         };
         let add = component_properties(&bom_ref, review);
-        let props = obj
-            .entry("properties")
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(p) = props {
-            p.retain(|x| {
-                !x.get("name")
-                    .and_then(Value::as_str)
-                    .is_some_and(|n| OUTPUT_PROPERTIES.contains(&n))
-            });
+        if let Some(p) = fresh_properties(obj) {
             p.extend(add);
         }
     }
@@ -122,35 +129,25 @@ pub fn annotated_bom(proposal: &Proposal, review: &Review) -> Value {
     let meta = root
         .entry("metadata")
         .or_insert_with(|| Value::Object(Map::new()));
-    if let Value::Object(m) = meta {
-        let props = m
-            .entry("properties")
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(p) = props {
-            p.retain(|x| {
-                !x.get("name")
-                    .and_then(Value::as_str)
-                    .is_some_and(|n| n.starts_with("stackport:review:"))
-            });
-            p.push(prop("stackport:review:proposal", review.id.clone()));
-            p.push(prop("stackport:review:verdict", review.verdict.as_str()));
-            p.push(prop("stackport:review:date", review.date.clone()));
-            p.push(prop("stackport:review:posture", review.posture));
-            p.push(prop(
-                "stackport:review:rulebook",
-                review.versions.rulebook.clone(),
-            ));
-            p.push(prop(
-                "stackport:review:program_rules",
-                review.versions.program_rules.clone(),
-            ));
-            p.push(prop(
-                "stackport:review:screening",
-                review.versions.screening_algorithm,
-            ));
-            for h in &review.versions.list_hashes {
-                p.push(prop("stackport:review:list_sha256", h.clone()));
-            }
+    if let Some(p) = meta.as_object_mut().and_then(fresh_properties) {
+        p.push(prop("stackport:review:proposal", review.id.clone()));
+        p.push(prop("stackport:review:verdict", review.verdict.as_str()));
+        p.push(prop("stackport:review:date", review.date.clone()));
+        p.push(prop("stackport:review:posture", review.posture));
+        p.push(prop(
+            "stackport:review:rulebook",
+            review.versions.rulebook.clone(),
+        ));
+        p.push(prop(
+            "stackport:review:program_rules",
+            review.versions.program_rules.clone(),
+        ));
+        p.push(prop(
+            "stackport:review:screening",
+            review.versions.screening_algorithm,
+        ));
+        for h in &review.versions.list_hashes {
+            p.push(prop("stackport:review:list_sha256", h.clone()));
         }
     }
     bom
