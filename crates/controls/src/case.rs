@@ -125,8 +125,6 @@ pub struct PreparedCase {
     pub end_user_hq: Option<crate::country::Country>,
     pub hits: Vec<Hit>,
     pub end_uses: Vec<String>,
-    /// End-use codes the rulebook does not define: not evaluated, reported as warnings.
-    pub unknown_end_uses: Vec<String>,
     pub exporter: Option<String>,
 }
 
@@ -253,15 +251,18 @@ impl Rulebook {
             .map(|e| e.screening_hits.iter().map(HitInput::to_hit).collect())
             .unwrap_or_default();
         hits.extend(extra_hits.iter().cloned());
-        // An end-use code the rulebook does not define is not evaluated; the answer says so
-        // (warning, low confidence) rather than failing the whole case.
-        let (end_uses, unknown_end_uses): (Vec<String>, Vec<String>) = c
-            .end_use
-            .to_vec()
-            .into_iter()
-            .map(|u| u.trim().to_string())
-            .filter(|u| !u.is_empty())
-            .partition(|u| self.end_uses.iter().any(|e| &e.key == u));
+        // End-use codes are matched as users write them (case, spacing); a code the rulebook
+        // does not define is refused, never skipped: leaving a prohibited end use out would
+        // change the answer (a `wmd` end use turns NLR into a licence requirement, § 744.2-4).
+        let mut end_uses: Vec<String> = Vec::new();
+        for u in c.end_use.to_vec() {
+            let code = self
+                .end_use_code(&u)
+                .ok_or_else(|| InputError::UnknownEndUse(u.clone()))?;
+            if !end_uses.iter().any(|e| e == code) {
+                end_uses.push(code.to_string());
+            }
+        }
         Ok(PreparedCase {
             item,
             date,
@@ -271,7 +272,6 @@ impl Rulebook {
             end_user_hq,
             hits,
             end_uses,
-            unknown_end_uses,
             exporter: c.exporter.clone(),
         })
     }
@@ -285,13 +285,7 @@ impl Rulebook {
     ) -> Result<DeterminationOutput, InputError> {
         let p = self.prepare(c, extra_hits)?;
         let d = self.determine(&p.as_case())?;
-        let mut out = self.render(c.id.clone(), p.posture, &d, with_reasons);
-        for u in &p.unknown_end_uses {
-            out.warnings.push(format!(
-                "end_use {u:?} is not a code of the rulebook (overlays.toml [[end_use]]); it was not evaluated"
-            ));
-            out.confidence = crate::rulebook::Confidence::Low.as_str().to_string();
-        }
+        let out = self.render(c.id.clone(), p.posture, &d, with_reasons);
         Ok(out)
     }
 

@@ -46,11 +46,15 @@ pub enum Posture {
 }
 
 impl Posture {
+    /// `enforced` or `codified`, in any case, with surrounding spaces.
     pub fn parse(s: &str) -> Option<Posture> {
-        match s {
-            "enforced" => Some(Posture::Enforced),
-            "codified" => Some(Posture::Codified),
-            _ => None,
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("enforced") {
+            Some(Posture::Enforced)
+        } else if s.eq_ignore_ascii_case("codified") {
+            Some(Posture::Codified)
+        } else {
+            None
         }
     }
     pub fn as_str(&self) -> &'static str {
@@ -980,6 +984,18 @@ impl Rulebook {
             .map(|(_, e)| e.key.as_str())
     }
 
+    /// The rulebook's end-use code for `code` as users write it: case, surrounding spaces and
+    /// the separators ` ` and `-` between words do not matter (`"Military End Use"` is
+    /// `military_end_use`). `None` when the rulebook defines no such code: a caller must refuse
+    /// it, since an end use left out silently can change the answer.
+    pub fn end_use_code(&self, code: &str) -> Option<&str> {
+        let key = normalize_code(code);
+        if key.is_empty() {
+            return None;
+        }
+        self.end_use_keys().find(|k| *k == key)
+    }
+
     /// The rule entry behind an index.
     pub fn rule(&self, i: u16) -> &Rule {
         &self.rules[i as usize]
@@ -1025,14 +1041,18 @@ impl Rulebook {
         &self.catalog
     }
 
+    /// The catalog entry of `id` as users write it: case, surrounding spaces and the word
+    /// separators ` `, `_` and `-` do not matter (`"NVIDIA H200"` is `nvidia-h200`).
     pub fn catalog_entry(&self, id: &str) -> Option<&CatalogEntry> {
-        self.catalog_index
-            .get(id)
-            .map(|i| &self.catalog[*i as usize])
+        self.catalog_idx(id).map(|i| &self.catalog[i as usize])
     }
 
     pub(crate) fn catalog_idx(&self, id: &str) -> Option<u16> {
-        self.catalog_index.get(id).copied()
+        if let Some(i) = self.catalog_index.get(id) {
+            return Some(*i);
+        }
+        let key = normalize_code(id).replace('_', "-");
+        self.catalog_index.get(key.as_str()).copied()
     }
 
     /// Dates on which something in the rulebook changes (epoch starts).
@@ -2101,4 +2121,13 @@ fn check_contradictions(rb: &Rulebook, problems: &mut Vec<Problem>) {
             }
         }
     }
+}
+
+/// Lower case, words joined by `_`: the form of the rulebook's codes.
+fn normalize_code(code: &str) -> String {
+    code.split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join("_")
 }

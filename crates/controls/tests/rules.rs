@@ -1184,13 +1184,9 @@ fn bad_input_is_named() {
     assert!(e.contains("posture") && e.contains("lenient"), "{e}");
     let mut v = catalog("nvidia-h100-sxm", "2025-09-01", "FR", "FR", "enforced");
     v["end_use"] = serde_json::json!(["space_lasers"]);
-    let o = det(&rb, v);
-    assert!(
-        o.warnings.iter().any(|w| w.contains("space_lasers")),
-        "{:?}",
-        o.warnings
-    );
-    assert_eq!(o.confidence, "low");
+    // An unknown end use is refused, never skipped: skipping it could change the answer.
+    let e = err(&rb, v);
+    assert!(e.contains("end_use") && e.contains("space_lasers"), "{e}");
     // The library API itself refuses an unknown code.
     let c = case(catalog(
         "nvidia-h100-sxm",

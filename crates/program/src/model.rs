@@ -505,10 +505,9 @@ impl Proposal {
             for (j, u) in e.end_use.iter().enumerate() {
                 // Codes are matched as users write them (case, spaces, hyphens), never ignored:
                 // an unknown code would silently change the answer.
-                let key = u.trim().to_ascii_lowercase().replace([' ', '-'], "_");
-                if rb.end_use_keys().any(|k| k == key.as_str()) {
-                    if !end_use.contains(&key) {
-                        end_use.push(key);
+                if let Some(code) = rb.end_use_code(u) {
+                    if !end_use.iter().any(|e| e == code) {
+                        end_use.push(code.to_string());
                     }
                 } else {
                     ck.err(

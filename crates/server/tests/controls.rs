@@ -95,6 +95,22 @@ async fn classify_determine_and_rulebook_over_http() {
         assert_eq!(s, 200);
         assert_eq!(v["ledger"]["index"].as_u64(), Some(first_index + 3), "the rejected batch recorded nothing");
 
+        // End-use codes as users write them give the code's answer; an unknown code is refused
+        // (never read as no end use, which would answer NLR) and recorded nowhere.
+        let h200 = |end_use: Value| json!({"id": "e", "date": "2026-03-01", "item": {"catalog": "nvidia-h200"}, "destination": "FR",
+            "end_user": {"hq_country": "FR"}, "end_use": end_use});
+        let (s, v) = post(&c, format!("{base}/v1/determine"), h200(json!(["wmd"]))).await;
+        assert_eq!((s, v["outcome"].as_str()), (200, Some("license_required")), "{v}");
+        let (s, w) = post(&c, format!("{base}/v1/determine"), h200(json!([" WMD "]))).await;
+        assert_eq!((s, w["outcome"].as_str(), &w["citations"]), (200, Some("license_required"), &v["citations"]), "{w}");
+        let after = w["ledger"]["index"].as_u64().expect("ledger index");
+        for bad in [json!(["world-domination"]), json!([""]), json!(["commercial", "WMD?"])] {
+            let (s, e) = post(&c, format!("{base}/v1/determine"), h200(bad.clone())).await;
+            assert_eq!((s, e["error"]["code"].as_str()), (400, Some("unknown_end_use")), "{bad}: {e}");
+        }
+        let (_, n) = post(&c, format!("{base}/v1/determine"), h200(json!(["commercial"]))).await;
+        assert_eq!(n["ledger"]["index"].as_u64(), Some(after + 1), "refused cases recorded nothing");
+
         for (body, code) in [
             (json!({"id": "x", "date": "2025-09-01", "item": {"catalog": "nvidia-h100-sxm"}, "destination": "XX"}), "invalid_country"),
             (json!({"id": "x", "date": "2040-01-01", "item": {"catalog": "nvidia-h100-sxm"}, "destination": "FR"}), "date_out_of_range"),
