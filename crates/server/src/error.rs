@@ -19,6 +19,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
     ("invalid_parameter", 400, "an item parameter is negative, zero where it must be positive, or not finite"),
     ("unknown_end_use", 400, "an end-use code is not defined in the rulebook"),
     ("batch_too_large", 413, "the batch holds more items than the server accepts"),
+    ("body_too_large", 413, "the request body is longer than this route accepts"),
+    ("unsupported_media_type", 415, "the request body is not of a media type this route reads (send Content-Type: application/json)"),
+    ("route_not_found", 404, "no route has this path"),
+    ("method_not_allowed", 405, "the route does not accept this HTTP method"),
+    ("request_timeout", 408, "the request was not received and answered within the server's request timeout"),
     ("not_found", 404, "the requested object does not exist"),
     ("no_snapshot", 503, "no restricted-party list snapshot is loaded"),
     ("invalid_entry", 400, "a ledger entry is not a JSON document RFC 8785 can canonicalise"),
@@ -191,8 +196,77 @@ where
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(rejection) => Err(ApiError::new("invalid_json", rejection.body_text())),
+            Err(rejection) => Err(match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::new("body_too_large", rejection.body_text())
+                }
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                    ApiError::new("unsupported_media_type", rejection.body_text())
+                }
+                _ => ApiError::new("invalid_json", rejection.body_text()),
+            }),
         }
+    }
+}
+
+/// The body as bytes, with an oversized body refused as `body_too_large` (413).
+pub struct Bytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Bytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => Ok(Bytes(b)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::new("body_too_large", rejection.body_text()))
+            }
+            Err(rejection) => Err(ApiError::new("invalid_request", rejection.body_text())),
+        }
+    }
+}
+
+/// A path parameter extractor whose rejections are `invalid_request` errors in the JSON error
+/// shape (the code such errors have always had).
+pub struct Path<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Path<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Path(v))
+            .map_err(|r| ApiError::bad_request(format!("path: {}", r.body_text())))
+    }
+}
+
+/// A query-string extractor whose rejections are `invalid_request` errors in the JSON error
+/// shape.
+pub struct Query<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Query<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Query(v))
+            .map_err(|r| ApiError::bad_request(r.body_text()))
     }
 }
 

@@ -20,8 +20,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path as UrlPath, Query, State};
+use axum::extract::State;
+
+use crate::error::{Path as UrlPath, Query};
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -673,6 +674,7 @@ pub struct EntryResponse {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InclusionQuery {
     /// 0-based leaf index.
     pub index: u64,
@@ -681,6 +683,7 @@ pub struct InclusionQuery {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
     pub from: u64,
     pub to: u64,
@@ -705,10 +708,8 @@ async fn get_checkpoint(State(ledger): Ledger) -> Result<impl IntoResponse, ApiE
     responses((status = 200, body = EntryResponse), (status = 400, description = "index past the tree size (ledger_out_of_range)")))]
 async fn get_entry(
     State(ledger): Ledger,
-    index: Result<UrlPath<u64>, PathRejection>,
+    UrlPath(index): UrlPath<u64>,
 ) -> Result<axum::Json<EntryResponse>, ApiError> {
-    let UrlPath(index) =
-        index.map_err(|e| ApiError::bad_request(format!("index: {}", e.body_text())))?;
     let e = ledger.entry(index).await?;
     let entry = serde_json::from_str(&e.entry).map_err(|err| {
         ApiError::new(
@@ -729,9 +730,8 @@ async fn get_entry(
     responses((status = 200, body = InclusionProof), (status = 400, description = "index or size past the tree (ledger_out_of_range)")))]
 async fn get_inclusion(
     State(ledger): Ledger,
-    q: Result<Query<InclusionQuery>, QueryRejection>,
+    Query(q): Query<InclusionQuery>,
 ) -> Result<axum::Json<InclusionProof>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     Ok(axum::Json(ledger.inclusion_proof(q.index, q.size).await?))
 }
 
@@ -740,9 +740,8 @@ async fn get_inclusion(
     responses((status = 200, body = ConsistencyProof), (status = 400, description = "from > to or to past the tree (ledger_out_of_range)")))]
 async fn get_consistency(
     State(ledger): Ledger,
-    q: Result<Query<ConsistencyQuery>, QueryRejection>,
+    Query(q): Query<ConsistencyQuery>,
 ) -> Result<axum::Json<ConsistencyProof>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     Ok(axum::Json(ledger.consistency_proof(q.from, q.to).await?))
 }
 

@@ -15,6 +15,7 @@ use axum::{routing::get, Router};
 use stackport_store::Storage;
 
 pub mod controls;
+pub mod edge;
 pub mod error;
 pub mod ledger;
 pub mod locate;
@@ -71,8 +72,17 @@ impl ServerContext {
     }
 }
 
-/// Builds the whole application: every module's routes, health, metrics and the OpenAPI document.
+/// Builds the whole application: every module's routes, health, metrics and the OpenAPI
+/// document, behind the edge middleware ([`edge::harden`]) with the default limits.
 pub async fn app(ctx: ServerContext) -> anyhow::Result<Router> {
+    app_with(ctx, &edge::EdgeConfig::default()).await
+}
+
+/// [`app`] with the edge limits given.
+pub async fn app_with(
+    ctx: ServerContext,
+    edge_config: &edge::EdgeConfig,
+) -> anyhow::Result<Router> {
     // Proposals screen with the screening module's snapshot and are re-evaluated when it
     // switches: both share one started screening state.
     let screening_state = screening::start(&ctx).await?;
@@ -113,5 +123,5 @@ pub async fn app(ctx: ServerContext) -> anyhow::Result<Router> {
             metrics,
             metrics::track,
         ));
-    Ok(router)
+    Ok(edge::harden(router, edge_config))
 }

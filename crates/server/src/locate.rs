@@ -27,8 +27,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::error::{Bytes, Path, Query};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -661,6 +662,7 @@ pub struct MeasurementBody {
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// `json` (default) or `csv`.
     pub format: Option<String>,
@@ -856,7 +858,7 @@ async fn list_landmarks(State(svc): Svc) -> Result<axum::Json<Vec<EnrolLandmark>
 async fn post_measurement(
     State(svc): Svc,
     headers: HeaderMap,
-    body: Bytes,
+    Bytes(body): Bytes,
 ) -> Result<axum::Json<IngestOutcome>, ApiError> {
     let raw = headers
         .get(header::CONTENT_TYPE)

@@ -31,9 +31,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
+
+use crate::error::{Bytes, Path, Query};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -199,6 +199,7 @@ pub struct PackageValid {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Most proposals returned (1 to 1,000, default 100).
     pub limit: Option<u32>,
@@ -829,7 +830,7 @@ impl ProposalService {
 
 type Service = State<Arc<ProposalService>>;
 
-fn body_text(body: Bytes) -> Result<String, ApiError> {
+fn body_text(Bytes(body): Bytes) -> Result<String, ApiError> {
     String::from_utf8(body.to_vec()).map_err(|e| {
         invalid(&ProposalError::Malformed(stackport_program::Problem::at(
             "$",
@@ -877,9 +878,8 @@ async fn submit(State(service): Service, body: Bytes) -> Result<Response, ApiErr
 )]
 async fn list(
     State(service): Service,
-    q: Result<Query<ListQuery>, QueryRejection>,
+    Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<ProposalListResponse>, ApiError> {
-    let Query(q) = q.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = q.limit.unwrap_or(DEFAULT_PAGE);
     if limit == 0 || limit > MAX_PAGE {
         return Err(ApiError::bad_request(format!(
@@ -1092,7 +1092,7 @@ async fn reevaluations(
 )]
 async fn validate_package(
     State(service): Service,
-    body: Bytes,
+    Bytes(body): Bytes,
 ) -> Result<axum::Json<PackageValid>, ApiError> {
     let doc: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::new("invalid_json", format!("the package is not JSON: {e}")).with_problems(vec![

@@ -28,6 +28,13 @@ pub struct ServeArgs {
     /// (default: STACKPORT_LISTS, else ./data/lists, else the bundled snapshot).
     #[arg(long, value_name = "DIR")]
     pub lists: Option<PathBuf>,
+    /// Seconds a client has to send a request's head (also how long an idle keep-alive
+    /// connection stays open).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+    /// Seconds from a request's head to its answer, reading the body included.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: u64,
 }
 
 /// The database URL commands use when given none: `DATABASE_URL` if it names a PostgreSQL
@@ -133,7 +140,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         rulebook_dir: None,
     };
     let ctx = stackport_server::ServerContext::new(store, config).await?;
-    let app = stackport_server::app(ctx).await?;
+    let edge = stackport_server::edge::EdgeConfig {
+        header_timeout: std::time::Duration::from_secs(args.header_timeout),
+        request_timeout: std::time::Duration::from_secs(args.request_timeout),
+        ..Default::default()
+    };
+    let app = stackport_server::app_with(ctx, &edge).await?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("listening on {}", args.addr))?;
@@ -141,8 +153,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Tests and scripts read this line to find the port when --addr ends in :0.
     eprintln!("stackport: listening on http://{local}");
     tracing::info!(addr = %local, "listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    stackport_server::edge::serve(listener, app, edge, shutdown_signal())
         .await
         .context("serving HTTP")?;
     tracing::info!("stopped");
