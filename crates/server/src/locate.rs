@@ -85,6 +85,8 @@ pub struct LocateConfig {
     pub default_checkin_s: i64,
     /// Prohibited countries (ISO 3166-1 alpha-2).
     pub prohibited: Vec<String>,
+    /// Seconds between the scheduled sweeps that raise `missed_checkin` alerts.
+    pub check_in_sweep_s: u64,
 }
 
 impl Default for LocateConfig {
@@ -101,6 +103,7 @@ impl Default for LocateConfig {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            check_in_sweep_s: 300,
         }
     }
 }
@@ -894,7 +897,7 @@ fn csv_field(s: &str) -> String {
 }
 
 #[utoipa::path(get, path = "/v1/locate/alerts", tag = "locate", params(ReportQuery),
-    description = "Open alerts, oldest first, after raising missed check-ins. CSV columns: id,chip_id,category,detail,measurement_id,raised_at,last_seen_at,occurrences.",
+    description = "Open alerts, oldest first. Reading changes nothing: missed check-ins are raised by the server's scheduled sweep (every `check_in_sweep_s`, 300 s by default). CSV columns: id,chip_id,category,detail,measurement_id,raised_at,last_seen_at,occurrences.",
     responses((status = 200, description = "The report", body = [AlertView]), (status = 400, description = "invalid_request")))]
 async fn alerts_report(
     State(svc): Svc,
@@ -907,7 +910,6 @@ async fn alerts_report(
             format!("format: {format:?} is neither json nor csv"),
         ));
     }
-    svc.sweep_checkins().await?;
     let alerts: Vec<AlertView> = svc
         .store
         .open_alerts()
@@ -1030,8 +1032,9 @@ pub async fn router(ctx: &ServerContext) -> anyhow::Result<Router> {
         .await?;
     }
     let sweeper = svc.clone();
+    let every = Duration::from_secs(svc.config.check_in_sweep_s.max(1));
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
             if let Err(e) = sweeper.sweep_checkins().await {

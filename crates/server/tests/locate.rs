@@ -72,6 +72,7 @@ struct Server {
     base: String,
     http: reqwest::Client,
     metrics: Arc<Metrics>,
+    svc: Arc<LocateService>,
 }
 
 impl Server {
@@ -82,11 +83,13 @@ impl Server {
             .await
             .expect("bind loopback");
         let addr = listener.local_addr().expect("addr");
-        tokio::spawn(async move { axum::serve(listener, routes(svc)).await.expect("serve") });
+        let served = svc.clone();
+        tokio::spawn(async move { axum::serve(listener, routes(served)).await.expect("serve") });
         Self {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
             metrics,
+            svc,
         }
     }
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
@@ -361,6 +364,12 @@ async fn alerts_in_each_category_and_the_report() {
             })
             .await
             .expect("enrol");
+        // Reading the report changes nothing; the scheduled sweep raises the missed check-in.
+        let (_, before) = srv.get("/v1/locate/alerts").await;
+        let (_, again) = srv.get("/v1/locate/alerts").await;
+        assert_eq!(before, again, "GET changed state");
+        assert!(!before.contains("GPU-SILENT"), "{before}");
+        assert_eq!(srv.svc.sweep_checkins().await.expect("sweep"), 1);
         let (st, report) = srv.get("/v1/locate/alerts").await;
         assert_eq!(st, 200);
         let report: Value = serde_json::from_str(&report).expect("json");
