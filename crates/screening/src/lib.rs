@@ -18,6 +18,7 @@
 
 pub mod countries;
 pub mod diff;
+pub mod dob;
 mod index;
 pub mod model;
 pub mod normalize;

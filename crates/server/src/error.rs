@@ -14,6 +14,7 @@ pub const CODES: &[(&str, u16, &str)] = &[
     ("invalid_country", 400, "a country is not an ISO 3166-1 alpha-2 code"),
     ("invalid_party_type", 400, "type is not individual, entity, vessel or aircraft"),
     ("unknown_catalog_item", 400, "item.catalog is not an id of the rulebook's chip catalog"),
+    ("invalid_dob", 400, "a date of birth is not 1960, 1960-01, 1960-01-12 or 12 Jan 1960, or is no real date"),
     ("invalid_date", 400, "a date is not of the form YYYY-MM-DD"),
     ("date_out_of_range", 400, "the date is outside the rulebook's valid range"),
     ("invalid_parameter", 400, "an item parameter is negative, zero where it must be positive, or not finite"),

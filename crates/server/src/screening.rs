@@ -43,6 +43,10 @@ use crate::ServerContext;
 
 /// Most parties accepted in one batch request (more: HTTP 413 `batch_too_large`).
 pub const MAX_BATCH: usize = 1000;
+/// Most identifiers given for one party (passport, registration, IMO numbers).
+pub const MAX_IDENTIFIERS: usize = 20;
+/// Longest identifier, in characters.
+pub const MAX_IDENTIFIER_CHARS: usize = 100;
 /// Hits returned per party when the request does not say.
 pub const DEFAULT_TOP: usize = 10;
 /// Most hits a request may ask for per party.
@@ -91,11 +95,15 @@ pub struct ScreenRequest {
     /// ISO 3166-1 alpha-2 country code.
     #[serde(default)]
     pub country: Option<String>,
-    /// Date of birth (`1960`, `1960-01-12`, `12 Jan 1960`).
+    /// Date of birth (`1960`, `1960-01`, `1960-01-12`, `12 Jan 1960`); anything else is
+    /// refused (`invalid_dob`).
     #[serde(default)]
+    #[schema(example = "1960-01-12")]
     pub dob: Option<String>,
-    /// Identifiers (passport, registration, IMO numbers).
+    /// Identifiers (passport, registration, IMO numbers): at most 20, each at most 100
+    /// characters.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub identifiers: Vec<String>,
     /// Most hits to return (1 to 100, default 10).
     #[serde(default)]
@@ -117,9 +125,12 @@ pub struct BatchParty {
     pub party_type: Option<String>,
     #[serde(default)]
     pub country: Option<String>,
+    /// As in `POST /v1/screen`.
     #[serde(default)]
     pub dob: Option<String>,
+    /// At most 20, each at most 100 characters.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub identifiers: Vec<String>,
 }
 
@@ -753,18 +764,33 @@ fn validate_party(p: PartyFields<'_>, at: &str) -> Result<Query, ApiError> {
             ))
         }
     };
-    let dob = p
-        .dob
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
-    let identifiers = p
-        .identifiers
-        .iter()
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
+    let dob = match p.dob.map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(d) => {
+            stackport_screening::dob::parse(d)
+                .map_err(|e| ApiError::new("invalid_dob", format!("{at}dob: {e}")))?;
+            Some(d.to_string())
+        }
+    };
+    if p.identifiers.len() > MAX_IDENTIFIERS {
+        return Err(ApiError::bad_request(format!(
+            "{at}identifiers holds {} values; the limit is {MAX_IDENTIFIERS}",
+            p.identifiers.len()
+        )));
+    }
+    let mut identifiers = Vec::with_capacity(p.identifiers.len());
+    for (i, id) in p.identifiers.iter().enumerate() {
+        let id = id.trim();
+        let chars = id.chars().count();
+        if chars > MAX_IDENTIFIER_CHARS {
+            return Err(ApiError::bad_request(format!(
+                "{at}identifiers[{i}] is {chars} characters long; the limit is {MAX_IDENTIFIER_CHARS}"
+            )));
+        }
+        if !id.is_empty() {
+            identifiers.push(id.to_string());
+        }
+    }
     Ok(Query {
         name: name.to_string(),
         party_type,

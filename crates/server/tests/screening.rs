@@ -169,6 +169,16 @@ async fn screening_api_on_the_bundled_snapshot() {
                     json!({"name": "ACME", "type": "spaceship"}),
                     "invalid_party_type",
                 ),
+                (json!({"name": "ACME", "dob": "not-a-date"}), "invalid_dob"),
+                (json!({"name": "ACME", "dob": "1960-02-30"}), "invalid_dob"),
+                (
+                    json!({"name": "ACME", "identifiers": vec!["P123"; 21]}),
+                    "invalid_request",
+                ),
+                (
+                    json!({"name": "ACME", "identifiers": ["P".repeat(101)]}),
+                    "invalid_request",
+                ),
                 (json!({"name": "ACME", "top": 0}), "invalid_request"),
                 (json!({"name": "ACME", "threshold": 1.5}), "invalid_request"),
                 (json!({"nome": "ACME"}), "invalid_json"),
