@@ -775,9 +775,10 @@ fn csl_source(source: &str) -> ListSource {
 fn clean_csl_name(name: &str) -> String {
     let mut n = name.trim().to_string();
     // "…; and any successor, sub-unit, or subsidiary thereof" (with or without the separator,
-    // with or without the Oxford comma).
-    let lower = n.to_lowercase();
-    if let Some(i) = lower.find("and any successor") {
+    // with or without the Oxford comma). The phrase is found in the name itself, ASCII
+    // case-insensitively: an offset found in a lower-cased copy is wrong after any letter whose
+    // lower case has another length (Turkish `İ` lower-cases to two characters).
+    if let Some(i) = find_ascii_ci(&n, "and any successor") {
         let cut = n[..i]
             .trim_end()
             .trim_end_matches([';', ','])
@@ -786,6 +787,13 @@ fn clean_csl_name(name: &str) -> String {
         n.truncate(cut);
     }
     n.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Byte offset of the first occurrence of the ASCII `needle` in `hay`, ignoring ASCII case.
+fn find_ascii_ci(hay: &str, needle: &str) -> Option<usize> {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    (0..h.len().checked_sub(n.len())? + 1)
+        .find(|&i| h[i..i + n.len()].eq_ignore_ascii_case(n) && hay.is_char_boundary(i))
 }
 
 fn split_multi(v: &str) -> impl Iterator<Item = String> + '_ {
@@ -1142,6 +1150,41 @@ fn read_dpl(path: &Path, rel: &str) -> Result<(Vec<SourceFile>, Vec<Entity>), Pa
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_successor_clause_is_cut_after_letters_whose_case_changes_length() {
+        // Several Turkish parties are on the Entity List; `İ` lower-cases to `i̇` (3 bytes).
+        assert_eq!(
+            clean_csl_name("ELEMENT ELEKTRONİK SANAYİ VE TİCARET ANONİM ŞİRKETİ; and any successor, sub-unit, or subsidiary thereof"),
+            "ELEMENT ELEKTRONİK SANAYİ VE TİCARET ANONİM ŞİRKETİ"
+        );
+        assert_eq!(
+            clean_csl_name("Acme Ltd., AND ANY SUCCESSOR, sub-unit or subsidiary thereof"),
+            "Acme Ltd."
+        );
+        assert_eq!(clean_csl_name("  Plain   Name "), "Plain Name");
+    }
+
+    proptest::proptest! {
+        /// Whatever letters precede the clause (dotted capitals, combining marks, right-to-left
+        /// text), the name before it comes out whole.
+        #[test]
+        fn the_name_before_the_clause_survives_any_script(
+            words in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "İSTANBUL", "ŞİRKETİ", "Ǆ", "ẞ", "e\u{301}", "\u{5e9}\u{5dc}\u{5d5}\u{5dd}",
+                    "\u{645}\u{62d}\u{645}\u{62f}", "\u{200f}", "ΣΟΦΊΑ", "Ⅻ", "ﬁ", "ACME",
+                ]),
+                1..6,
+            ),
+            sep in proptest::sample::select(vec!["; ", ", ", " ", ";"]),
+        ) {
+            let name = words.join(" ");
+            let got = clean_csl_name(&format!("{name}{sep}and any successor, sub-unit, or subsidiary thereof"));
+            let want = name.split_whitespace().collect::<Vec<_>>().join(" ");
+            proptest::prop_assert_eq!(got, want.trim_end_matches([';', ',']).trim_end().to_string());
+        }
+    }
 
     #[test]
     fn remarks_yield_weak_akas_dobs_and_ids() {
