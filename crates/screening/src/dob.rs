@@ -142,7 +142,8 @@ fn check_day(d: BirthDate) -> Result<(), String> {
     let (Some(m), Some(day)) = (d.month, d.day) else {
         return Ok(());
     };
-    let leap = (d.year % 4 == 0 && d.year % 100 != 0) || d.year % 400 == 0;
+    let leap =
+        (d.year.is_multiple_of(4) && !d.year.is_multiple_of(100)) || d.year.is_multiple_of(400);
     let last = match m {
         2 if leap => 29,
         2 => 28,
