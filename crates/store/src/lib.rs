@@ -92,11 +92,18 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(std::time::Duration::from_secs(30))
             .foreign_keys(true);
+        let file = opts.get_filename().to_path_buf();
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(opts)
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        // sqlx takes no lock around SQLite migrations (PostgreSQL's take an advisory lock), so
+        // two processes opening a new file at once would both apply them. Serialise on an OS
+        // file lock beside the database; the second opener then finds them applied.
+        let lock = migration_lock(&file).await?;
+        let migrated = sqlx::migrate!("./migrations/sqlite").run(&pool).await;
+        drop(lock);
+        migrated?;
         Ok(Self { pool })
     }
 
@@ -121,6 +128,35 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// Takes the exclusive lock of `DATABASE-migrate.lock` beside a SQLite file (`None` for an
+/// in-memory database); released when dropped.
+async fn migration_lock(db: &std::path::Path) -> Result<Option<std::fs::File>, StoreError> {
+    let name = db.as_os_str().to_string_lossy();
+    if name.is_empty() || name == ":memory:" || name.starts_with("file::memory:") {
+        return Ok(None);
+    }
+    let mut lock_path = db.as_os_str().to_owned();
+    lock_path.push("-migrate.lock");
+    let lock_path = std::path::PathBuf::from(lock_path);
+    tokio::task::spawn_blocking(move || {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .and_then(|f| f.lock().map(|()| f))
+            .map_err(|e| {
+                StoreError::Config(format!(
+                    "locking {} for the migrations: {e}",
+                    lock_path.display()
+                ))
+            })?;
+        Ok(Some(f))
+    })
+    .await
+    .map_err(|e| StoreError::Config(format!("migration lock task: {e}")))?
 }
 
 /// Opens the store named by a URL: `postgres://…` or `postgresql://…` for PostgreSQL,
