@@ -1,5 +1,7 @@
 //! The landmark's own processing per challenge (issue 5 bar: < 100 µs) and the chip's signing
 //! time, which sits inside the timed window and inflates every radius by 99.9 km per ms.
+//! P-384 goes through AWS-LC; `verify_signature/p384_rustcrypto` keeps the pure-Rust figure
+//! beside it.
 //!
 //! `cargo bench -p stackport-locate --bench protocol`
 
@@ -83,6 +85,28 @@ fn bench(c: &mut Criterion) {
                 )
             })
         });
+        // One bare signature check over a response-sized message, the floor under
+        // `verify_response` and `landmark_round`.
+        let chip_pk = chip_key.0.public_key();
+        let msg = [0x5a; 120];
+        let sig = chip_key.0.sign(b"tag", &msg);
+        c.bench_function(&format!("verify_signature/{name}"), |b| {
+            b.iter(|| black_box(chip_pk.verify(b"tag", black_box(&msg), &sig)))
+        });
+        if alg == SignatureAlgorithm::EcdsaP384Sha384 {
+            // The same check through RustCrypto `p384` (pure Rust, the implementation before
+            // AWS-LC), in the same run for an A/B on the same machine load.
+            use p384::ecdsa::signature::Verifier as _;
+            let text = chip_pk.to_string();
+            let sec1 = hex::decode(text.trim_start_matches("p384:")).expect("hex");
+            let vk = p384::ecdsa::VerifyingKey::from_sec1_bytes(&sec1).expect("point");
+            let rc_sig = p384::ecdsa::Signature::from_slice(sig.as_bytes()).expect("r || s");
+            let mut signed = b"tag".to_vec();
+            signed.extend_from_slice(&msg);
+            c.bench_function("verify_signature/p384_rustcrypto", |b| {
+                b.iter(|| black_box(vk.verify(black_box(&signed), &rc_sig).is_ok()))
+            });
+        }
         // The chip's side inside the timed window: admit (with a pinned landmark key) and sign.
         let pinned = std::collections::HashMap::from([(landmark.clone(), lm_key.0.public_key())]);
         let mut next = 0u64;

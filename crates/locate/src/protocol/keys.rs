@@ -7,12 +7,22 @@
 //! root of trust. Only the nonce-binding signature happens inside the timed window; device
 //! evidence such as an SPDM certificate chain ([`DeviceEvidence`]) is collected and appraised
 //! outside it (location.md §2.6 item 4), which is why it is a separate method.
+//!
+//! P-384 signatures are made and verified by AWS-LC (`aws-lc-rs`), whose P-384 arithmetic is
+//! s2n-bignum's optimised, formally verified code: several times faster than the pure-Rust
+//! `p384` crate, which matters because the chip signs inside the timed window and the
+//! landmark verifies once per round. `p384` is kept for what is off the hot path: key files
+//! (PKCS#8, SPKI PEM) and the SEC1 text form, so both stay byte-for-byte what they were.
 
 use std::fmt;
 
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use ed25519_dalek::Signer as _;
+
+use aws_lc_rs::signature::{
+    EcdsaKeyPair, ParsedPublicKey, ECDSA_P384_SHA384_FIXED, ECDSA_P384_SHA384_FIXED_SIGNING,
+};
 
 use super::wire::{DecodeError, Reader, Writer};
 
@@ -120,7 +130,56 @@ impl Signature {
 #[derive(Clone, PartialEq, Eq)]
 pub enum PublicKey {
     Ed25519(ed25519_dalek::VerifyingKey),
-    P384(p384::ecdsa::VerifyingKey),
+    P384(P384PublicKey),
+}
+
+/// A P-384 public key, parsed once: the point (RustCrypto `p384`, for the SEC1 and SPKI
+/// encodings) and AWS-LC's parsed key, so that verifying a round's signature does not decode
+/// and re-validate the point again.
+#[derive(Clone)]
+pub struct P384PublicKey {
+    point: p384::PublicKey,
+    parsed: ParsedPublicKey,
+}
+
+impl PartialEq for P384PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.point == other.point
+    }
+}
+
+impl Eq for P384PublicKey {}
+
+impl fmt::Debug for P384PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "P384PublicKey({})", hex::encode(self.sec1_compressed()))
+    }
+}
+
+impl P384PublicKey {
+    /// Builds the key from a point RustCrypto has already validated (on the curve, not the
+    /// identity). AWS-LC checks it again (`EC_KEY_check_key`); a disagreement is an error,
+    /// never a key that verifies differently.
+    fn from_point(point: p384::PublicKey) -> Result<Self, String> {
+        let uncompressed =
+            p384::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&point, false);
+        let parsed = ParsedPublicKey::new(&ECDSA_P384_SHA384_FIXED, uncompressed.as_bytes())
+            .map_err(|e| format!("AWS-LC rejects the P-384 point: {e}"))?;
+        Ok(Self { point, parsed })
+    }
+
+    /// The SEC1 compressed point (49 bytes), the textual form's payload.
+    pub fn sec1_compressed(&self) -> Vec<u8> {
+        p384::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&self.point, true)
+            .as_bytes()
+            .to_vec()
+    }
+
+    /// The same key for RustCrypto's verifier (tests compare the two implementations).
+    #[cfg(test)]
+    pub(crate) fn rustcrypto(&self) -> p384::ecdsa::VerifyingKey {
+        p384::ecdsa::VerifyingKey::from(self.point)
+    }
 }
 
 impl fmt::Debug for PublicKey {
@@ -133,11 +192,7 @@ impl fmt::Display for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Ed25519(k) => write!(f, "ed25519:{}", hex::encode(k.as_bytes())),
-            Self::P384(k) => write!(
-                f,
-                "p384:{}",
-                hex::encode(k.to_encoded_point(true).as_bytes())
-            ),
+            Self::P384(k) => write!(f, "p384:{}", hex::encode(k.sec1_compressed())),
         }
     }
 }
@@ -164,7 +219,9 @@ impl PublicKey {
             if let Ok(k) =
                 <p384::PublicKey as p384::pkcs8::DecodePublicKey>::from_public_key_pem(text)
             {
-                return Ok(Self::P384(p384::ecdsa::VerifyingKey::from(k)));
+                return P384PublicKey::from_point(k)
+                    .map(Self::P384)
+                    .map_err(|e| bad(&e));
             }
             return Err(bad(
                 "PEM is neither an Ed25519 nor a P-384 SubjectPublicKeyInfo",
@@ -189,9 +246,13 @@ impl PublicKey {
                 }
                 Ok(Self::Ed25519(k))
             }
-            "p384" => p384::ecdsa::VerifyingKey::from_sec1_bytes(&raw)
-                .map(Self::P384)
-                .map_err(|_| bad("not a SEC1-encoded P-384 point")),
+            "p384" => {
+                let point = p384::PublicKey::from_sec1_bytes(&raw)
+                    .map_err(|_| bad("not a SEC1-encoded P-384 point"))?;
+                P384PublicKey::from_point(point)
+                    .map(Self::P384)
+                    .map_err(|e| bad(&e))
+            }
             _ => Err(bad("unknown algorithm prefix (expected ed25519 or p384)")),
         }
     }
@@ -210,7 +271,7 @@ impl PublicKey {
                 .to_public_key_pem(LineEnding::LF)
                 .expect("Ed25519 SPKI encoding cannot fail"),
             Self::P384(k) => p384::pkcs8::EncodePublicKey::to_public_key_pem(
-                &p384::PublicKey::from(k),
+                &k.point,
                 p384::pkcs8::LineEnding::LF,
             )
             .expect("P-384 SPKI encoding cannot fail"),
@@ -237,10 +298,9 @@ impl PublicKey {
                 if signature.algorithm != SignatureAlgorithm::EcdsaP384Sha384 {
                     return false;
                 }
-                let Ok(sig) = p384::ecdsa::Signature::from_slice(&signature.bytes) else {
-                    return false;
-                };
-                p384::ecdsa::signature::Verifier::verify(k, &signed, &sig).is_ok()
+                // AWS-LC's ECDSA_do_verify: r and s must lie in [1, n-1], then the usual
+                // check (FIPS 186-5 §6.4.2) over SHA-384 of the message.
+                k.parsed.verify_sig(&signed, &signature.bytes).is_ok()
             }
         }
     }
@@ -275,7 +335,66 @@ pub trait ChipSigner: Send + Sync {
 #[derive(Clone)]
 pub enum SecretKey {
     Ed25519(ed25519_dalek::SigningKey),
-    P384(p384::ecdsa::SigningKey),
+    P384(P384SecretKey),
+}
+
+/// A P-384 secret key: the scalar (RustCrypto `p384`, for the PKCS#8 file) and AWS-LC's key
+/// pair, which signs.
+#[derive(Clone)]
+pub struct P384SecretKey {
+    secret: p384::SecretKey,
+    pair: EcdsaKeyPair,
+    public: P384PublicKey,
+}
+
+impl fmt::Debug for P384SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print secret material.
+        write!(f, "P384SecretKey({:?})", self.public)
+    }
+}
+
+impl P384SecretKey {
+    fn new(secret: p384::SecretKey) -> Result<Self, KeyError> {
+        let bad = |e: String| KeyError::BadPrivateKey(format!("P-384: {e}"));
+        let point = secret.public_key();
+        let uncompressed =
+            p384::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(&point, false);
+        let pair = EcdsaKeyPair::from_private_key_and_public_key(
+            &ECDSA_P384_SHA384_FIXED_SIGNING,
+            &secret.to_bytes(),
+            uncompressed.as_bytes(),
+        )
+        .map_err(|e| bad(format!("AWS-LC rejects the key: {e}")))?;
+        let public = P384PublicKey::from_point(point).map_err(bad)?;
+        Ok(Self {
+            secret,
+            pair,
+            public,
+        })
+    }
+
+    /// ECDSA over SHA-384 of `message`, 96-byte `r || s`. AWS-LC draws the nonce from its
+    /// DRBG mixed with the key and message (so a weak RNG does not leak the key); should it
+    /// ever fail (it only does on an internal error), RustCrypto signs instead, with an
+    /// RFC 6979 nonce. Either signature verifies under either implementation.
+    fn sign(&self, message: &[u8]) -> Vec<u8> {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        match self.pair.sign(&rng, message) {
+            Ok(sig) => sig.as_ref().to_vec(),
+            Err(_) => {
+                let k = p384::ecdsa::SigningKey::from(&self.secret);
+                let sig: p384::ecdsa::Signature = p384::ecdsa::signature::Signer::sign(&k, message);
+                sig.to_bytes().to_vec()
+            }
+        }
+    }
+
+    /// The same key for RustCrypto's signer (tests compare the two implementations).
+    #[cfg(test)]
+    pub(crate) fn rustcrypto(&self) -> p384::ecdsa::SigningKey {
+        p384::ecdsa::SigningKey::from(&self.secret)
+    }
 }
 
 impl fmt::Debug for SecretKey {
@@ -293,9 +412,10 @@ impl SecretKey {
             SignatureAlgorithm::Ed25519 => {
                 Self::Ed25519(ed25519_dalek::SigningKey::generate(&mut rng))
             }
-            SignatureAlgorithm::EcdsaP384Sha384 => {
-                Self::P384(p384::ecdsa::SigningKey::random(&mut rng))
-            }
+            SignatureAlgorithm::EcdsaP384Sha384 => Self::P384(
+                P384SecretKey::new(p384::SecretKey::random(&mut rng))
+                    .expect("a fresh random P-384 scalar is a valid key"),
+            ),
         }
     }
 
@@ -305,7 +425,7 @@ impl SecretKey {
             return Ok(Self::Ed25519(k));
         }
         if let Ok(k) = <p384::SecretKey as p384::pkcs8::DecodePrivateKey>::from_pkcs8_pem(pem) {
-            return Ok(Self::P384(p384::ecdsa::SigningKey::from(k)));
+            return P384SecretKey::new(k).map(Self::P384);
         }
         Err(KeyError::BadPrivateKey(
             "not a PKCS#8 PEM Ed25519 or P-384 private key".into(),
@@ -319,19 +439,18 @@ impl SecretKey {
                 .to_pkcs8_pem(LineEnding::LF)
                 .expect("Ed25519 PKCS#8 encoding cannot fail")
                 .to_string(),
-            Self::P384(k) => p384::pkcs8::EncodePrivateKey::to_pkcs8_pem(
-                &p384::SecretKey::from(k),
-                p384::pkcs8::LineEnding::LF,
-            )
-            .expect("P-384 PKCS#8 encoding cannot fail")
-            .to_string(),
+            Self::P384(k) => {
+                p384::pkcs8::EncodePrivateKey::to_pkcs8_pem(&k.secret, p384::pkcs8::LineEnding::LF)
+                    .expect("P-384 PKCS#8 encoding cannot fail")
+                    .to_string()
+            }
         }
     }
 
     pub fn public_key(&self) -> PublicKey {
         match self {
             Self::Ed25519(k) => PublicKey::Ed25519(k.verifying_key()),
-            Self::P384(k) => PublicKey::P384(*k.verifying_key()),
+            Self::P384(k) => PublicKey::P384(k.public.clone()),
         }
     }
 
@@ -349,13 +468,10 @@ impl SecretKey {
                 algorithm: SignatureAlgorithm::Ed25519,
                 bytes: k.sign(&signed).to_bytes().to_vec(),
             },
-            Self::P384(k) => {
-                let sig: p384::ecdsa::Signature = p384::ecdsa::signature::Signer::sign(k, &signed);
-                Signature {
-                    algorithm: SignatureAlgorithm::EcdsaP384Sha384,
-                    bytes: sig.to_bytes().to_vec(),
-                }
-            }
+            Self::P384(k) => Signature {
+                algorithm: SignatureAlgorithm::EcdsaP384Sha384,
+                bytes: k.sign(&signed),
+            },
         }
     }
 }
@@ -420,6 +536,113 @@ mod tests {
         // The identity point has small order: a forger's favourite.
         let identity = format!("ed25519:01{}", "00".repeat(31));
         assert!(PublicKey::parse(&identity).is_err());
+    }
+
+    /// RFC 6979 §A.2.6 (P-384, SHA-384): key `x` signs "sample" and "test".
+    const RFC6979_X: &str = "6b9d3dad2e1b8c1c05b19875b6659f4de23c3b667bf297ba9aa47740787137d896d5724e4c70a825f872c9ea60d2edf5";
+    const RFC6979_SAMPLE: &str = "94edbb92a5ecb8aad4736e56c691916b3f88140666ce9fa73d64c4ea95ad133c81a648152e44acf96e36dd1e80fabe4699ef4aeb15f178cea1fe40db2603138f130e740a19624526203b6351d0a3a94fa329c145786e679e7b82c71a38628ac8";
+    const RFC6979_TEST: &str = "8203b63d3c853e8d77227fb377bcf7b7b772e97892a80f36ab775d509d7a5feb0542a7f0812998da8f1dd3ca3cf023dbddd0760448d42d8a43af45af836fce4de8be06b485e9b61b827c2f13173923e06a739f040649a667bf3b828246baa5a5";
+
+    fn p384_sig(hex_sig: &str) -> Signature {
+        Signature::from_parts(
+            SignatureAlgorithm::EcdsaP384Sha384,
+            hex::decode(hex_sig).expect("hex"),
+        )
+        .expect("96 bytes")
+    }
+
+    fn rfc6979_key() -> P384SecretKey {
+        let x: [u8; 48] = hex::decode(RFC6979_X)
+            .expect("hex")
+            .try_into()
+            .expect("48 bytes");
+        P384SecretKey::new(p384::SecretKey::from_bytes(&x.into()).expect("scalar")).expect("key")
+    }
+
+    #[test]
+    fn p384_verifies_rfc6979_vectors_and_rejects_every_flipped_bit() {
+        let pk = PublicKey::P384(rfc6979_key().public);
+        // The domain tag is prepended to the message, so an empty tag signs the bare message.
+        for (msg, hex_sig) in [(&b"sample"[..], RFC6979_SAMPLE), (b"test", RFC6979_TEST)] {
+            let sig = p384_sig(hex_sig);
+            assert!(pk.verify(b"", msg, &sig), "RFC 6979 vector for {msg:?}");
+            for bit in 0..96 * 8 {
+                let mut bytes = sig.as_bytes().to_vec();
+                bytes[bit / 8] ^= 1 << (bit % 8);
+                let flipped = p384_sig(&hex::encode(&bytes));
+                assert!(!pk.verify(b"", msg, &flipped), "bit {bit} flipped accepted");
+            }
+        }
+        assert!(!pk.verify(b"", b"sample", &p384_sig(RFC6979_TEST)));
+        // Out-of-range scalars: r = 0, s = 0, and r = n (FIPS 186-5 §6.4.2 step 1).
+        let n = "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973";
+        let (r, s) = RFC6979_SAMPLE.split_at(96);
+        for bad in [
+            format!("{}{s}", "00".repeat(48)),
+            format!("{r}{}", "00".repeat(48)),
+            format!("{n}{s}"),
+        ] {
+            assert!(!pk.verify(b"", b"sample", &p384_sig(&bad)));
+        }
+    }
+
+    #[test]
+    fn p384_signatures_cross_between_aws_lc_and_rustcrypto() {
+        use p384::ecdsa::signature::{Signer as _, Verifier as _};
+        let sk = SecretKey::generate(SignatureAlgorithm::EcdsaP384Sha384);
+        let SecretKey::P384(k) = &sk else {
+            unreachable!("asked for P-384")
+        };
+        let pk = sk.public_key();
+        // AWS-LC signs (randomised nonce), RustCrypto verifies.
+        let ours = sk.sign(b"tag", b"message");
+        let theirs = p384::ecdsa::Signature::from_slice(ours.as_bytes()).expect("r || s");
+        assert!(k.public.rustcrypto().verify(b"tagmessage", &theirs).is_ok());
+        assert!(k
+            .public
+            .rustcrypto()
+            .verify(b"tagmessagf", &theirs)
+            .is_err());
+        // RustCrypto signs (RFC 6979 nonce), AWS-LC verifies; a flipped bit does not.
+        let theirs: p384::ecdsa::Signature = k.rustcrypto().sign(b"tagmessage");
+        let mut bytes = theirs.to_bytes().to_vec();
+        let sig = Signature::from_parts(SignatureAlgorithm::EcdsaP384Sha384, bytes.clone())
+            .expect("96 bytes");
+        assert!(pk.verify(b"tag", b"message", &sig));
+        bytes[95] ^= 0x80;
+        let sig = Signature::from_parts(SignatureAlgorithm::EcdsaP384Sha384, bytes).expect("96");
+        assert!(!pk.verify(b"tag", b"message", &sig));
+        // Both implementations accept the other's high-s twin (n - s), as ECDSA allows: the
+        // protocol's replay rules key on the sequence number, not the signature bytes.
+        let (r, s) = theirs.split_scalars();
+        let twin = p384::ecdsa::Signature::from_scalars(r, -s).expect("non-zero scalars");
+        assert!(k.public.rustcrypto().verify(b"tagmessage", &twin).is_ok());
+        let sig = Signature::from_parts(SignatureAlgorithm::EcdsaP384Sha384, twin.to_vec())
+            .expect("96 bytes");
+        assert!(pk.verify(b"tag", b"message", &sig));
+    }
+
+    #[test]
+    fn p384_key_files_are_unchanged() {
+        // The PKCS#8 file and the text form are RustCrypto's encodings, as before AWS-LC.
+        let k = rfc6979_key();
+        let sk = SecretKey::P384(k.clone());
+        let pem = sk.to_pkcs8_pem();
+        assert_eq!(
+            pem,
+            p384::pkcs8::EncodePrivateKey::to_pkcs8_pem(&k.secret, p384::pkcs8::LineEnding::LF)
+                .expect("encodes")
+                .to_string()
+        );
+        let text = sk.public_key().to_string();
+        assert_eq!(text.len(), "p384:".len() + 98);
+        // RFC 6979 §A.2.6: Ux; Uy is even, so the compressed prefix is 02.
+        assert_eq!(
+            text,
+            "p384:02ec3a4e415b4e19a4568618029f427fa5da9a8bc4ae92e02e06aae5286b300c64def8f0ea9055866064a254515480bc13"
+        );
+        let again = SecretKey::from_pkcs8_pem(&pem).expect("parses");
+        assert_eq!(again.public_key(), sk.public_key());
     }
 
     #[test]

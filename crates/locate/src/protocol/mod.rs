@@ -20,8 +20,8 @@ pub mod session;
 mod wire;
 
 pub use keys::{
-    ChipKey, ChipSigner, DeviceEvidence, KeyError, LandmarkKey, PublicKey, SecretKey, Signature,
-    SignatureAlgorithm,
+    ChipKey, ChipSigner, DeviceEvidence, KeyError, LandmarkKey, P384PublicKey, P384SecretKey,
+    PublicKey, SecretKey, Signature, SignatureAlgorithm,
 };
 pub use message::{
     Challenge, ChipId, LandmarkId, Measurement, MeasurementId, Message, PlausibilityError,
