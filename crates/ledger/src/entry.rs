@@ -271,6 +271,8 @@ pub enum DecisionKind {
     LocationProof,
     /// A program proposal reviewed as a whole (or re-reviewed after a list or rule change).
     ProposalReview,
+    /// A chip alert closed by an operator.
+    AlertResolution,
 }
 
 /// The versions of the rules and lists a decision used (ARCHITECTURE.md: every decision records

@@ -21,6 +21,14 @@
 //! | `diverted` (B) | verdict `violation`: the region lies wholly inside a prohibited country |
 //! | `tampering` (C) | the measurements contradict each other (empty region), one key was seen in two places faster than travel allows, or a landmark rejected forged/replayed responses for the chip |
 //! | `missed_checkin` | no measurement within the chip's check-in interval (IAPS FAQ Q7; CNAS) |
+//!
+//! Landmarks measure each other with the same protocol (the measured landmark answers with its
+//! own key, its id in the chip field). Before any verdict the landmarks of the chip's window are
+//! cross-checked on those round trips (`stackport_locate::crosscheck`, location.md §2.5): a
+//! landmark whose stated place contradicts physics is left out of the verdict and gets a
+//! `landmark_contradiction` alert (`GET /v1/locate/landmarks/alerts`), so one lying landmark
+//! cannot prove a chip somewhere it is not. Every verdict and alert resolution is appended to
+//! the ledger in the transaction that stores it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,7 +44,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
+use stackport_ledger::{Decision, DecisionKind, DecisionVersions};
 use stackport_locate::countries::{Atlas, CountryCode, Relation, Zone};
+use stackport_locate::crosscheck::cross_check;
 use stackport_locate::protocol::{ChipId, LandmarkId, PublicKey, SignedMeasurement};
 use stackport_locate::verdict::{Assessment, LandmarkSet, Observation, Reason, Verifier};
 use stackport_locate::{bounds, GeoPoint};
@@ -66,6 +76,8 @@ pub const LOCATED_ELSEWHERE: &str = "located_elsewhere";
 pub const DIVERTED: &str = "diverted";
 pub const TAMPERING: &str = "tampering";
 pub const MISSED_CHECKIN: &str = "missed_checkin";
+/// A landmark whose stated place contradicts its round trips to other landmarks.
+pub const LANDMARK_CONTRADICTION: &str = "landmark_contradiction";
 
 /// Tunables of re-verification.
 #[derive(Debug, Clone)]
@@ -251,12 +263,18 @@ impl LocateService {
                     format!("landmark {:?} is not enrolled", m.landmark.as_str()),
                 )
             })?;
-        let chip = self.store.chip(m.chip.as_str()).await?.ok_or_else(|| {
-            self.reject(
+        let Some(chip) = self.store.chip(m.chip.as_str()).await? else {
+            // A landmark measured by another landmark, for the cross-check.
+            if let Some(target) = self.store.landmark(m.chip.as_str()).await? {
+                return self
+                    .ingest_landmark_pair(&signed, bytes, &landmark, &target)
+                    .await;
+            }
+            return Err(self.reject(
                 "unknown_chip",
                 format!("chip {:?} is not enrolled", m.chip.as_str()),
-            )
-        })?;
+            ));
+        };
         let lm_key = PublicKey::parse(&landmark.public_key)
             .map_err(|e| ApiError::internal(format!("stored landmark key: {e}")))?;
         let chip_key = PublicKey::parse(&chip.public_key)
@@ -264,18 +282,8 @@ impl LocateService {
         signed
             .verify(&lm_key, &chip_key)
             .map_err(|e| self.reject("invalid_signature", format!("measurement {}: {e}", m.id)))?;
+        self.check_plausible(m)?;
         let now = now_us();
-        m.check_plausible(now.max(0) as u64, self.config.skew_s, self.config.max_age_s)
-            .map_err(|e| {
-                use stackport_locate::protocol::PlausibilityError as P;
-                let code = match e {
-                    P::FromFuture { .. } | P::TooOld { .. } => "stale_measurement",
-                    _ => "invalid_rtt",
-                };
-                self.reject(code, format!("measurement {}: {e}", m.id))
-            })?;
-        bounds::validate_rtt_ms(m.min_rtt_ms())
-            .map_err(|e| self.reject("invalid_rtt", format!("measurement {}: {e}", m.id)))?;
         let record = MeasurementRecord {
             id: m.id.to_string(),
             chip_id: chip.id.clone(),
@@ -296,6 +304,8 @@ impl LocateService {
                 StoreError::Conflict(msg) => self.reject("measurement_conflict", msg),
                 other => ApiError::from(other),
             })?;
+        // `Unverified`: stored by an earlier delivery that stopped before its verdict; verify
+        // now, so that no measurement is left without one.
         if inserted == MeasurementInsert::Duplicate {
             self.counters.duplicate.fetch_add(1, Ordering::Relaxed);
             return Ok(IngestOutcome {
@@ -313,6 +323,162 @@ impl LocateService {
             verdict: Some(verdict),
             alerts,
         })
+    }
+
+    /// Checks the plausibility rules every measurement must pass (time, RTT).
+    fn check_plausible(&self, m: &stackport_locate::protocol::Measurement) -> Result<(), ApiError> {
+        m.check_plausible(
+            now_us().max(0) as u64,
+            self.config.skew_s,
+            self.config.max_age_s,
+        )
+        .map_err(|e| {
+            use stackport_locate::protocol::PlausibilityError as P;
+            let code = match e {
+                P::FromFuture { .. } | P::TooOld { .. } => "stale_measurement",
+                _ => "invalid_rtt",
+            };
+            self.reject(code, format!("measurement {}: {e}", m.id))
+        })?;
+        bounds::validate_rtt_ms(m.min_rtt_ms())
+            .map(|_| ())
+            .map_err(|e| self.reject("invalid_rtt", format!("measurement {}: {e}", m.id)))
+    }
+
+    /// Stores a landmark's measurement of another landmark (both signatures verified).
+    async fn ingest_landmark_pair(
+        &self,
+        signed: &SignedMeasurement,
+        bytes: &[u8],
+        landmark: &stackport_store::LandmarkRecord,
+        target: &stackport_store::LandmarkRecord,
+    ) -> Result<IngestOutcome, ApiError> {
+        let m = &signed.measurement;
+        if landmark.id == target.id {
+            return Err(self.reject(
+                "invalid_rtt",
+                format!("measurement {}: a landmark cannot measure itself", m.id),
+            ));
+        }
+        let lm_key = PublicKey::parse(&landmark.public_key)
+            .map_err(|e| ApiError::internal(format!("stored landmark key: {e}")))?;
+        let target_key = PublicKey::parse(&target.public_key)
+            .map_err(|e| ApiError::internal(format!("stored landmark key: {e}")))?;
+        signed
+            .verify(&lm_key, &target_key)
+            .map_err(|e| self.reject("invalid_signature", format!("measurement {}: {e}", m.id)))?;
+        self.check_plausible(m)?;
+        let record = stackport_store::LandmarkMeasurementRecord {
+            id: m.id.to_string(),
+            landmark_id: landmark.id.clone(),
+            target_id: target.id.clone(),
+            min_rtt_ns: m.min_rtt_ns.min(i64::MAX as u64) as i64,
+            measured_at: m.measured_at_us.min(i64::MAX as u64) as i64,
+            received_at: now_us(),
+            body: bytes.to_vec(),
+        };
+        let inserted = self
+            .store
+            .record_landmark_measurement(&record)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(msg) => self.reject("measurement_conflict", msg),
+                other => ApiError::from(other),
+            })?;
+        let status = if inserted == MeasurementInsert::Inserted {
+            self.counters.accepted.fetch_add(1, Ordering::Relaxed);
+            "stored"
+        } else {
+            self.counters.duplicate.fetch_add(1, Ordering::Relaxed);
+            "duplicate"
+        };
+        Ok(IngestOutcome {
+            measurement_id: record.id,
+            status: status.into(),
+            verdict: None,
+            alerts: vec![],
+        })
+    }
+
+    /// Verifies the chips of measurements stored without a verdict (a crash between storing
+    /// and verifying); run at start-up. Returns how many were verified.
+    pub async fn recover_unverified(&self) -> Result<usize, ApiError> {
+        let mut done = 0;
+        loop {
+            let batch = self.store.unverified_measurements(500).await?;
+            if batch.is_empty() {
+                return Ok(done);
+            }
+            for m in &batch {
+                let chip = self.store.chip(&m.chip_id).await?.ok_or_else(|| {
+                    ApiError::internal(format!(
+                        "measurement {} names chip {} that vanished",
+                        m.id, m.chip_id
+                    ))
+                })?;
+                self.reverify(&chip, m).await?;
+                done += 1;
+            }
+        }
+    }
+
+    /// The landmarks of `set` whose stated places contradict their round trips to others
+    /// (over the travel window), with the evidence for each; alerts are raised for them.
+    async fn flagged_landmarks(&self, set: &LandmarkSet, now: i64) -> Result<Vec<bool>, ApiError> {
+        let since = now.saturating_sub(self.config.travel_window_s.saturating_mul(1_000_000));
+        let pairs = self.store.landmark_rtts(since).await?;
+        if pairs.is_empty() {
+            return Ok(vec![false; set.len()]);
+        }
+        // The cross-check needs every landmark with pair data, not just the chip's: a liar is
+        // found by contradicting several honest landmarks.
+        let mut ids: Vec<&str> = pairs
+            .iter()
+            .flat_map(|(a, b, _)| [a.as_str(), b.as_str()])
+            .collect();
+        for i in 0..set.len() {
+            ids.push(set.id(i));
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let mut lms = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let Some(l) = self.store.landmark(id).await? else {
+                continue;
+            };
+            let p = GeoPoint::new(l.lat, l.lon)
+                .map_err(|e| ApiError::internal(format!("stored landmark {id}: {e}")))?;
+            lms.push((l.id, p));
+        }
+        let all = LandmarkSet::new(lms).map_err(|e| ApiError::internal(e.to_string()))?;
+        let rtts: Vec<(usize, usize, f64)> = pairs
+            .iter()
+            .filter_map(|(a, b, ns)| Some((all.index(a)?, all.index(b)?, *ns as f64 / 1e6)))
+            .collect();
+        let check = cross_check(&all, &rtts);
+        let mut flagged = vec![false; set.len()];
+        for (i, f) in flagged.iter_mut().enumerate() {
+            let Some(j) = all.index(set.id(i)) else {
+                continue;
+            };
+            if !check.flagged[j] {
+                continue;
+            }
+            *f = true;
+            let others: Vec<&str> = check.conflicts[j].iter().map(|&k| all.id(k)).collect();
+            self.store
+                .raise_landmark_alert(
+                    set.id(i),
+                    LANDMARK_CONTRADICTION,
+                    &format!(
+                        "stated place contradicts the round trips to {} (faster than 2/3 c allows for the stated distance); its measurements are left out of verdicts",
+                        others.join(", ")
+                    ),
+                    now,
+                )
+                .await?;
+        }
+        Ok(flagged)
     }
 
     /// The observations of a chip's current window, and the landmarks they name.
@@ -362,6 +528,12 @@ impl LocateService {
     ) -> Result<(VerdictView, Vec<AlertView>), ApiError> {
         let now = now_us();
         let (set, obs, _) = self.observations(chip, now).await?;
+        let flagged = self.flagged_landmarks(&set, now).await?;
+        let excluded: Vec<&str> = (0..set.len())
+            .filter(|&i| flagged[i])
+            .map(|i| set.id(i))
+            .collect();
+        let obs: Vec<Observation> = obs.into_iter().filter(|o| !flagged[o.landmark]).collect();
         let verifier =
             Verifier::new(&self.zone, 0.0).map_err(|e| ApiError::internal(e.to_string()))?;
         let region = verifier.region(&set, &obs);
@@ -380,12 +552,11 @@ impl LocateService {
             max_radius_km: a.region.map(|r| r.max_radius_km),
             centroid_lat: a.region.map(|r| r.centroid[0]),
             centroid_lon: a.region.map(|r| r.centroid[1]),
-            landmarks_used: set.len() as i64,
+            landmarks_used: (set.len() - excluded.len()) as i64,
             reason: Some(reason_str(a.reason).into()),
             decided_at: now,
+            ledger_index: None,
         };
-        let id = self.store.record_verdict(&record).await?;
-        let mut raised = Vec::new();
         let alert = |category: &'static str, detail: String| NewAlert {
             chip_id: chip.id.clone(),
             category: category.into(),
@@ -424,12 +595,42 @@ impl LocateService {
         if let Some(detail) = self.impossible_travel(chip, new, now).await? {
             pending.push(alert(TAMPERING, detail));
         }
-        for p in pending {
-            let r = self.store.raise_alert(&p).await?;
-            self.counters.alerts.fetch_add(1, Ordering::Relaxed);
-            raised.push(AlertView::from(r));
-        }
-        Ok((VerdictView::from(VerdictRecord { id, ..record }), raised))
+        // The verdict, its alerts, the measurement marked verified and the ledger entry commit
+        // together: a crash leaves either all of them or the measurement unverified, which
+        // redelivery or start-up recovery verifies again.
+        let entry = |v: &VerdictRecord, alerts: &[AlertRecord]| {
+            Decision::now(
+                DecisionKind::LocationProof,
+                serde_json::json!({
+                    "chip": v.chip_id,
+                    "measurement": v.measurement_id,
+                    "site": {"lat": chip.site_lat, "lon": chip.site_lon, "country": chip.site_country},
+                    "landmarks_excluded": excluded,
+                }),
+                serde_json::json!({
+                    "verdict_id": v.id,
+                    "verdict": v.verdict,
+                    "reason": v.reason,
+                    "outside_prohibited": v.outside_prohibited,
+                    "claim_consistent": v.claim_consistent,
+                    "max_radius_km": v.max_radius_km,
+                    "landmarks_used": v.landmarks_used,
+                    "alerts": alerts.iter().map(|a| serde_json::json!({"id": a.id, "category": a.category})).collect::<Vec<_>>(),
+                }),
+                DecisionVersions {
+                    rules: Some(format!("stackport-locate {}", env!("CARGO_PKG_VERSION"))),
+                    lists: None,
+                },
+            )
+            .canonical_json()
+            .map_err(|e| StoreError::Corrupt(format!("verdict decision: {e}")))
+        };
+        let recorded = self.store.record_verdict(&record, &pending, &entry).await?;
+        self.counters
+            .alerts
+            .fetch_add(recorded.alerts.len() as u64, Ordering::Relaxed);
+        let raised = recorded.alerts.into_iter().map(AlertView::from).collect();
+        Ok((VerdictView::from(recorded.verdict), raised))
     }
 
     /// One key seen in two places faster than travel allows: the new measurement's disk and
@@ -590,6 +791,8 @@ pub struct VerdictView {
     pub landmarks_used: i64,
     pub reason: Option<String>,
     pub decided_at_us: i64,
+    /// Index of the verdict's ledger entry.
+    pub ledger_index: Option<i64>,
 }
 
 impl From<VerdictRecord> for VerdictView {
@@ -605,6 +808,7 @@ impl From<VerdictRecord> for VerdictView {
             landmarks_used: v.landmarks_used,
             reason: v.reason,
             decided_at_us: v.decided_at,
+            ledger_index: v.ledger_index,
         }
     }
 }
@@ -940,16 +1144,75 @@ async fn alerts_report(
 }
 
 #[utoipa::path(post, path = "/v1/locate/alerts/{id}/resolve", tag = "locate",
-    responses((status = 200, description = "Resolved", body = AlertView), (status = 404, description = "not_found: no open alert with this id")))]
+    params(("id" = i64, Path, description = "The alert's id")),
+    responses((status = 200, description = "Resolved; the resolution is in the ledger", body = ResolvedAlert), (status = 404, description = "not_found: no open alert with this id", body = crate::screening::ErrorBody)))]
 async fn resolve_alert(
     State(svc): Svc,
     Path(id): Path<i64>,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    if !svc.store.resolve_alert(id, now_us()).await? {
+) -> Result<axum::Json<ResolvedAlert>, ApiError> {
+    let entry = |a: &AlertRecord| {
+        Decision::now(
+            DecisionKind::AlertResolution,
+            serde_json::json!({"alert": a.id, "chip": a.chip_id, "category": a.category}),
+            serde_json::json!({"resolved": true, "detail": a.detail, "occurrences": a.occurrences}),
+            DecisionVersions::default(),
+        )
+        .canonical_json()
+        .map_err(|e| StoreError::Corrupt(format!("alert resolution decision: {e}")))
+    };
+    let Some((_, receipt)) = svc.store.resolve_alert(id, now_us(), &entry).await? else {
         return Err(ApiError::new("not_found", format!("no open alert {id}")));
-    }
+    };
+    Ok(axum::Json(ResolvedAlert {
+        id,
+        resolved: true,
+        ledger: crate::ledger::LedgerReceipt {
+            index: receipt.index,
+            leaf_hash: receipt.leaf_hash,
+        },
+    }))
+}
+
+/// An open alert on a landmark.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LandmarkAlertView {
+    pub id: i64,
+    pub landmark_id: String,
+    /// `landmark_contradiction`.
+    pub category: String,
+    pub detail: String,
+    pub raised_at: String,
+    pub last_seen_at: String,
+    pub occurrences: i64,
+}
+
+/// `POST /v1/locate/alerts/{id}/resolve`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ResolvedAlert {
+    pub id: i64,
+    pub resolved: bool,
+    /// The resolution's ledger entry.
+    pub ledger: crate::ledger::LedgerReceipt,
+}
+
+#[utoipa::path(get, path = "/v1/locate/landmarks/alerts", tag = "locate",
+    description = "Open landmark alerts, oldest first: landmarks whose stated places contradict their round trips to other landmarks, left out of every verdict while flagged.",
+    responses((status = 200, description = "The alerts", body = [LandmarkAlertView])))]
+async fn landmark_alerts(State(svc): Svc) -> Result<axum::Json<Vec<LandmarkAlertView>>, ApiError> {
+    let alerts = svc.store.open_landmark_alerts().await?;
     Ok(axum::Json(
-        serde_json::json!({ "id": id, "resolved": true }),
+        alerts
+            .into_iter()
+            .map(|a| LandmarkAlertView {
+                id: a.id,
+                landmark_id: a.landmark_id,
+                category: a.category,
+                detail: a.detail,
+                raised_at: rfc3339(a.raised_at),
+                last_seen_at: rfc3339(a.last_seen_at),
+                occurrences: a.occurrences,
+            })
+            .collect(),
     ))
 }
 
@@ -964,7 +1227,8 @@ async fn resolve_alert(
         list_landmarks,
         post_measurement,
         alerts_report,
-        resolve_alert
+        resolve_alert,
+        landmark_alerts
     ),
     components(schemas(
         EnrolChip,
@@ -975,6 +1239,8 @@ async fn resolve_alert(
         AlertView,
         ChipStatus,
         MeasurementBody,
+        LandmarkAlertView,
+        ResolvedAlert,
         IngestOutcome
     ))
 )]
@@ -994,6 +1260,7 @@ pub fn routes(svc: Arc<LocateService>) -> Router {
         .route("/v1/locate/measurements", post(post_measurement))
         .route("/v1/locate/alerts", get(alerts_report))
         .route("/v1/locate/alerts/{id}/resolve", post(resolve_alert))
+        .route("/v1/locate/landmarks/alerts", get(landmark_alerts))
         .with_state(svc)
 }
 
@@ -1014,6 +1281,17 @@ pub async fn router(ctx: &ServerContext) -> anyhow::Result<Router> {
     }
     let svc = LocateService::new(ctx.store.clone(), &ctx.metrics, config)
         .map_err(|e| anyhow::anyhow!("{PROHIBITED_ENV} or country shapes: {e}"))?;
+    // Measurements a previous process stored but did not get to verify.
+    let recovered = svc
+        .recover_unverified()
+        .await
+        .map_err(|e| anyhow::anyhow!("verifying measurements left unverified: {}", e.message))?;
+    if recovered > 0 {
+        tracing::info!(
+            recovered,
+            "verified measurements left unverified by an earlier run"
+        );
+    }
     if let Some(url) = std::env::var(NATS_URL_ENV)
         .ok()
         .filter(|u| !u.trim().is_empty())

@@ -407,10 +407,18 @@ async fn alerts_in_each_category_and_the_report() {
         assert_eq!(st, 400);
         // Resolving removes an alert from the report.
         let first = report[0]["id"].as_i64().expect("id");
-        let (st, _) = srv
+        let (st, resolved) = srv
             .post(&format!("/v1/locate/alerts/{first}/resolve"), json!({}))
             .await;
         assert_eq!(st, 200);
+        // The resolution is a decision in the ledger.
+        let index = resolved["ledger"]["index"].as_u64().expect("ledger index");
+        let e = &store.ledger_entries(index, 1).await.expect("entry")[0];
+        let e: Value = serde_json::from_str(&e.entry).expect("entry JSON");
+        assert_eq!(
+            (e["type"].as_str(), &e["inputs"]["alert"]),
+            (Some("alert_resolution"), &json!(first))
+        );
         let (st, _) = srv
             .post(&format!("/v1/locate/alerts/{first}/resolve"), json!({}))
             .await;
@@ -517,6 +525,154 @@ async fn jetstream_consumers_share_a_fleet_idempotently() {
             }
             let _ = js.delete_stream(&stream).await;
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_lying_landmark_never_makes_a_chip_verified_and_is_alerted() {
+    for_each_backend(|db| async move {
+        let store = db.open().await;
+        let srv = Server::start(store.clone()).await;
+        // Honest landmarks in Tokyo, Seoul and Beijing; a liar that says it is in Singapore but
+        // sits in Beijing, next to a chip licensed for Singapore that was diverted there.
+        let tyo = landmark("lm-tyo", 35.68, 139.69);
+        let sel = landmark("lm-sel", 37.57, 126.98);
+        let pek = landmark("lm-pek", 39.90, 116.40);
+        let liar = landmark("lm-liar", 1.30, 103.80);
+        for l in [&tyo, &sel, &pek, &liar] {
+            srv.enrol_landmark(l).await;
+        }
+        let chip = ChipKey(SecretKey::generate(SignatureAlgorithm::Ed25519));
+        srv.enrol_chip("GPU-DIVERTED", &chip).await;
+        // The attack: the liar's 1 ms round trip "proves" the chip within 100 km of Singapore.
+        let (st, out) = srv
+            .post_measurement(&measure(&liar, "GPU-DIVERTED", &chip, 1.0, 0))
+            .await;
+        assert_eq!(st, 200, "{out}");
+        assert_eq!(
+            out["verdict"]["verdict"], "verified",
+            "without landmark round trips: {out}"
+        );
+        // Landmarks measure each other (the measured one answers with its own key). Round trips
+        // as the real places give them: the liar is as close to Beijing, Seoul and Tokyo as
+        // Beijing is, far faster than 2/3 c allows from Singapore.
+        let answer = |l: &Landmark| ChipKey(l.key.0.clone());
+        for (by, of, rtt) in [
+            (&tyo, &liar, 25.0),
+            (&sel, &liar, 12.0),
+            (&pek, &liar, 1.0),
+            (&tyo, &sel, 14.0),
+            (&tyo, &pek, 25.0),
+            (&sel, &pek, 12.0),
+        ] {
+            let (st, out) = srv
+                .post_measurement(&measure(by, of.id, &answer(of), rtt, 0))
+                .await;
+            assert_eq!((st, out["status"].as_str()), (200, Some("stored")), "{out}");
+            assert!(
+                out["verdict"].is_null(),
+                "a landmark pair has no verdict: {out}"
+            );
+        }
+        // The liar's next measurement proves nothing: it is left out, and the chip is not
+        // verified; the honest Beijing landmark then shows the chip is in China.
+        let (st, out) = srv
+            .post_measurement(&measure(&liar, "GPU-DIVERTED", &chip, 1.0, 0))
+            .await;
+        assert_eq!(st, 200, "{out}");
+        assert_ne!(out["verdict"]["verdict"], "verified", "{out}");
+        let (_, out) = srv
+            .post_measurement(&measure(&pek, "GPU-DIVERTED", &chip, 1.0, 0))
+            .await;
+        assert_eq!(out["verdict"]["verdict"], "violation", "{out}");
+        assert_eq!(
+            out["verdict"]["landmarks_used"], 1,
+            "the liar is not used: {out}"
+        );
+        assert!(
+            categories(&out["alerts"]).contains(&"diverted".to_string()),
+            "{out}"
+        );
+        let (st, alerts) = srv.get("/v1/locate/landmarks/alerts").await;
+        assert_eq!(st, 200);
+        let alerts: Value = serde_json::from_str(&alerts).expect("json");
+        let flagged: Vec<&str> = alerts
+            .as_array()
+            .expect("array")
+            .iter()
+            .map(|a| a["landmark_id"].as_str().expect("id"))
+            .collect();
+        assert_eq!(flagged, ["lm-liar"], "{alerts}");
+        assert_eq!(alerts[0]["category"], "landmark_contradiction");
+        // Every verdict is in the ledger.
+        let hist: Value =
+            serde_json::from_str(&srv.get("/v1/locate/chips/GPU-DIVERTED/verdicts").await.1)
+                .expect("json");
+        for v in hist.as_array().expect("array") {
+            let index = v["ledger_index"].as_u64().expect("ledger index");
+            let e = &store.ledger_entries(index, 1).await.expect("entry")[0];
+            let e: Value = serde_json::from_str(&e.entry).expect("entry JSON");
+            assert_eq!(e["type"], "location_proof");
+            assert_eq!(e["outputs"]["verdict_id"], v["id"]);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_crash_between_storing_and_verifying_loses_no_verdict() {
+    for_each_backend(|db| async move {
+        let store = db.open().await;
+        let srv = Server::start(store.clone()).await;
+        let (a, b) = (
+            landmark("lm-sin-a", 1.29, 103.85),
+            landmark("lm-sin-b", 1.35, 103.99),
+        );
+        srv.enrol_landmark(&a).await;
+        srv.enrol_landmark(&b).await;
+        let chip = ChipKey(SecretKey::generate(SignatureAlgorithm::Ed25519));
+        srv.enrol_chip("GPU-1", &chip).await;
+        // What a process killed after the measurement's commit and before the verdict's leaves.
+        let stored_only = |m: &SignedMeasurement| stackport_store::MeasurementRecord {
+            id: m.measurement.id.to_string(),
+            chip_id: "GPU-1".into(),
+            landmark_id: m.measurement.landmark.as_str().into(),
+            min_rtt_ns: m.measurement.min_rtt_ns as i64,
+            rounds: m.measurement.rounds as i64,
+            count: m.measurement.count as i64,
+            spoofing: 0,
+            measured_at: m.measurement.measured_at_us as i64,
+            received_at: now_us() as i64,
+            body: m.encoded().to_vec(),
+        };
+        let m1 = measure(&a, "GPU-1", &chip, 1.2, 0);
+        store
+            .record_measurement(&stored_only(&m1))
+            .await
+            .expect("store");
+        // Redelivery verifies it instead of calling it a duplicate.
+        let (st, out) = srv.post_measurement(&m1).await;
+        assert_eq!((st, out["status"].as_str()), (200, Some("stored")), "{out}");
+        assert!(out["verdict"]["id"].as_i64().is_some(), "{out}");
+        let (_, out) = srv.post_measurement(&m1).await;
+        assert_eq!(out["status"], "duplicate", "verified now: {out}");
+        // One never redelivered is verified by the start-up recovery.
+        let m2 = measure(&b, "GPU-1", &chip, 1.5, 0);
+        store
+            .record_measurement(&stored_only(&m2))
+            .await
+            .expect("store");
+        assert_eq!(srv.svc.recover_unverified().await.expect("recover"), 1);
+        let latest = store
+            .latest_verdict("GPU-1")
+            .await
+            .expect("read")
+            .expect("verdict");
+        assert_eq!(latest.measurement_id, m2.measurement.id.to_string());
+        assert_eq!(latest.verdict, "verified");
+        assert!(latest.ledger_index.is_some());
+        assert_eq!(srv.svc.recover_unverified().await.expect("recover"), 0);
     })
     .await;
 }

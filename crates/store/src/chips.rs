@@ -10,7 +10,8 @@
 
 use sqlx::Row;
 
-use crate::{PgStore, SqliteStore, StoreError};
+use crate::ledger::{pg_begin, sqlite_begin};
+use crate::{AppendReceipt, PgStore, SqliteStore, StoreError};
 
 /// An enrolled chip.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -62,9 +63,57 @@ pub struct MeasurementRecord {
 pub enum MeasurementInsert {
     /// New: the caller re-verifies the chip.
     Inserted,
-    /// The same bytes were stored before (a redelivery): nothing to do.
+    /// The same bytes were stored before (a redelivery) and verified: nothing to do.
     Duplicate,
+    /// The same bytes were stored before but no verdict covers them yet (the process stopped
+    /// between storing and verifying): the caller verifies now.
+    Unverified,
 }
+
+/// A landmark's measurement of another landmark, for the cross-check.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LandmarkMeasurementRecord {
+    pub id: String,
+    /// The measuring landmark.
+    pub landmark_id: String,
+    /// The measured landmark.
+    pub target_id: String,
+    pub min_rtt_ns: i64,
+    pub measured_at: i64,
+    pub received_at: i64,
+    #[serde(skip)]
+    pub body: Vec<u8>,
+}
+
+/// A stored landmark alert.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LandmarkAlertRecord {
+    pub id: i64,
+    pub landmark_id: String,
+    pub category: String,
+    pub detail: String,
+    pub raised_at: i64,
+    pub last_seen_at: i64,
+    pub occurrences: i64,
+    pub resolved_at: Option<i64>,
+}
+
+/// A verdict as committed: with its id and ledger index, the alerts raised with it and the
+/// ledger receipt of its entry.
+#[derive(Debug, Clone)]
+pub struct RecordedVerdict {
+    pub verdict: VerdictRecord,
+    pub alerts: Vec<AlertRecord>,
+    pub receipt: AppendReceipt,
+}
+
+/// Builds the canonical ledger entry of a verdict (with its id) and the alerts raised with it.
+pub type VerdictEntryFn<'a> =
+    &'a (dyn Fn(&VerdictRecord, &[AlertRecord]) -> Result<String, StoreError> + Send + Sync);
+
+/// Builds the canonical ledger entry of an alert resolution.
+pub type ResolutionEntryFn<'a> =
+    &'a (dyn Fn(&AlertRecord) -> Result<String, StoreError> + Send + Sync);
 
 /// One verdict of a chip.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -83,6 +132,9 @@ pub struct VerdictRecord {
     pub landmarks_used: i64,
     pub reason: Option<String>,
     pub decided_at: i64,
+    /// Index of the verdict's ledger entry (set by the store).
+    #[serde(default)]
+    pub ledger_index: Option<i64>,
 }
 
 /// An alert to raise.
@@ -141,8 +193,38 @@ pub trait ChipStore {
         chip_id: &str,
         since: i64,
     ) -> Result<Vec<MeasurementRecord>, StoreError>;
-    /// Appends a verdict; returns its id.
-    async fn record_verdict(&self, v: &VerdictRecord) -> Result<i64, StoreError>;
+    /// Appends a verdict, raises (or bumps) `alerts`, marks the verdict's measurement verified
+    /// and appends the ledger entry `entry` builds, all in one transaction.
+    async fn record_verdict(
+        &self,
+        v: &VerdictRecord,
+        alerts: &[NewAlert],
+        entry: VerdictEntryFn<'_>,
+    ) -> Result<RecordedVerdict, StoreError>;
+    /// Measurements stored but not covered by a verdict (a crash between the two), oldest
+    /// first, at most `limit`.
+    async fn unverified_measurements(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<MeasurementRecord>, StoreError>;
+    /// Stores a landmark-to-landmark measurement once (as [`ChipStore::record_measurement`]).
+    async fn record_landmark_measurement(
+        &self,
+        m: &LandmarkMeasurementRecord,
+    ) -> Result<MeasurementInsert, StoreError>;
+    /// The smallest round trip (ns) of each pair of landmarks measured since `since`, either
+    /// direction: `(a, b, min_rtt_ns)` with `a < b`.
+    async fn landmark_rtts(&self, since: i64) -> Result<Vec<(String, String, i64)>, StoreError>;
+    /// Raises an alert on a landmark, or bumps the open one of the same category.
+    async fn raise_landmark_alert(
+        &self,
+        landmark_id: &str,
+        category: &str,
+        detail: &str,
+        at: i64,
+    ) -> Result<LandmarkAlertRecord, StoreError>;
+    /// Open landmark alerts, oldest first.
+    async fn open_landmark_alerts(&self) -> Result<Vec<LandmarkAlertRecord>, StoreError>;
     async fn latest_verdict(&self, chip_id: &str) -> Result<Option<VerdictRecord>, StoreError>;
     /// Newest first, at most `limit`.
     async fn verdict_history(
@@ -155,8 +237,14 @@ pub trait ChipStore {
     /// Open alerts, oldest first.
     async fn open_alerts(&self) -> Result<Vec<AlertRecord>, StoreError>;
     async fn chip_alerts(&self, chip_id: &str) -> Result<Vec<AlertRecord>, StoreError>;
-    /// Marks an alert resolved; false if it was not open.
-    async fn resolve_alert(&self, id: i64, at: i64) -> Result<bool, StoreError>;
+    /// Marks an alert resolved and appends the ledger entry `entry` builds, in one
+    /// transaction; `None` if it was not open.
+    async fn resolve_alert(
+        &self,
+        id: i64,
+        at: i64,
+        entry: ResolutionEntryFn<'_>,
+    ) -> Result<Option<(AlertRecord, AppendReceipt)>, StoreError>;
     /// Chips whose newest measurement (or enrolment) is older than their check-in interval.
     async fn overdue_chips(&self, now: i64) -> Result<Vec<OverdueChip>, StoreError>;
 }
@@ -173,7 +261,17 @@ fn pg_sql(sql: &str) -> String {
 const CHIP_COLS: &str = "id, public_key, model, owner, site_lat, site_lon, site_country, export_ref, checkin_interval_s, enrolled_at";
 const MEAS_COLS: &str =
     "id, chip_id, landmark_id, min_rtt_ns, rounds, count, spoofing, measured_at, received_at, body";
-const VERDICT_COLS: &str = "id, chip_id, measurement_id, verdict, outside_prohibited, claim_consistent, max_radius_km, centroid_lat, centroid_lon, landmarks_used, reason, decided_at";
+const VERDICT_COLS: &str = "id, chip_id, measurement_id, verdict, outside_prohibited, claim_consistent, max_radius_km, centroid_lat, centroid_lon, landmarks_used, reason, decided_at, ledger_index";
+const LANDMARK_ALERT_COLS: &str =
+    "id, landmark_id, category, detail, raised_at, last_seen_at, occurrences, resolved_at";
+/// Raises a chip alert, or bumps the open one of the same chip and category: the partial
+/// unique index keeps one open alert per chip and category, so an operator sees one line with
+/// a count, not a flood.
+const RAISE_ALERT_SQL: &str = "INSERT INTO chip_alerts (chip_id, category, detail, measurement_id, raised_at, last_seen_at, occurrences) \
+     VALUES ($1, $2, $3, $4, $5, $5, 1) \
+     ON CONFLICT (chip_id, category) WHERE resolved_at IS NULL DO UPDATE SET \
+     detail = excluded.detail, measurement_id = excluded.measurement_id, last_seen_at = excluded.last_seen_at, \
+     occurrences = chip_alerts.occurrences + 1 RETURNING ";
 const ALERT_COLS: &str = "id, chip_id, category, detail, measurement_id, raised_at, last_seen_at, occurrences, resolved_at";
 
 fn sha256_hex(b: &[u8]) -> String {
@@ -186,7 +284,35 @@ fn is_unique_violation(e: &sqlx::Error) -> bool {
 }
 
 macro_rules! chip_store_impl {
-    ($store:ty, $row:ty, $sql:path) => {
+    ($store:ty, $db:ty, $row:ty, $sql:path, $begin:path, $ledger:path) => {
+        use $ledger as ledger_impl;
+
+        async fn raise_on(conn: &mut <$db as sqlx::Database>::Connection, a: &NewAlert) -> Result<AlertRecord, StoreError> {
+            let sql = $sql(&format!("{RAISE_ALERT_SQL}{ALERT_COLS}"));
+            let row = sqlx::query(&sql)
+                .bind(&a.chip_id)
+                .bind(&a.category)
+                .bind(&a.detail)
+                .bind(&a.measurement_id)
+                .bind(a.at)
+                .fetch_one(&mut *conn)
+                .await?;
+            Ok(alert_from(&row)?)
+        }
+
+        fn landmark_alert_from(r: &$row) -> Result<LandmarkAlertRecord, sqlx::Error> {
+            Ok(LandmarkAlertRecord {
+                id: r.try_get("id")?,
+                landmark_id: r.try_get("landmark_id")?,
+                category: r.try_get("category")?,
+                detail: r.try_get("detail")?,
+                raised_at: r.try_get("raised_at")?,
+                last_seen_at: r.try_get("last_seen_at")?,
+                occurrences: r.try_get("occurrences")?,
+                resolved_at: r.try_get("resolved_at")?,
+            })
+        }
+
         fn chip_from(r: &$row) -> Result<ChipRecord, sqlx::Error> {
             Ok(ChipRecord {
                 id: r.try_get("id")?,
@@ -238,6 +364,7 @@ macro_rules! chip_store_impl {
                 landmarks_used: r.try_get("landmarks_used")?,
                 reason: r.try_get("reason")?,
                 decided_at: r.try_get("decided_at")?,
+                ledger_index: r.try_get("ledger_index")?,
             })
         }
         fn alert_from(r: &$row) -> Result<AlertRecord, sqlx::Error> {
@@ -337,10 +464,12 @@ macro_rules! chip_store_impl {
                 if res.rows_affected() == 1 {
                     return Ok(MeasurementInsert::Inserted);
                 }
-                let sql = $sql("SELECT sha256 FROM chip_measurements WHERE id = $1");
-                let stored: String = sqlx::query(&sql).bind(&m.id).fetch_one(&self.pool).await?.try_get("sha256")?;
+                let sql = $sql("SELECT sha256, verified_at FROM chip_measurements WHERE id = $1");
+                let row = sqlx::query(&sql).bind(&m.id).fetch_one(&self.pool).await?;
+                let stored: String = row.try_get("sha256")?;
+                let verified: Option<i64> = row.try_get("verified_at")?;
                 if stored == digest {
-                    Ok(MeasurementInsert::Duplicate)
+                    Ok(if verified.is_some() { MeasurementInsert::Duplicate } else { MeasurementInsert::Unverified })
                 } else {
                     Err(StoreError::Conflict(format!("measurement {} was stored before with different content", m.id)))
                 }
@@ -354,7 +483,8 @@ macro_rules! chip_store_impl {
                 Ok(rows.iter().map(measurement_from).collect::<Result<_, _>>()?)
             }
 
-            async fn record_verdict(&self, v: &VerdictRecord) -> Result<i64, StoreError> {
+            async fn record_verdict(&self, v: &VerdictRecord, alerts: &[NewAlert], entry: VerdictEntryFn<'_>) -> Result<RecordedVerdict, StoreError> {
+                let mut tx = $begin(&self.pool).await?;
                 let sql = $sql(
                     "INSERT INTO chip_verdicts (chip_id, measurement_id, verdict, outside_prohibited, claim_consistent, max_radius_km, centroid_lat, centroid_lon, landmarks_used, reason, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
                 );
@@ -370,9 +500,93 @@ macro_rules! chip_store_impl {
                     .bind(v.landmarks_used)
                     .bind(&v.reason)
                     .bind(v.decided_at)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *tx)
                     .await?;
-                Ok(row.try_get("id")?)
+                let mut verdict = VerdictRecord { id: row.try_get("id")?, ..v.clone() };
+                let mut raised = Vec::with_capacity(alerts.len());
+                for a in alerts {
+                    raised.push(raise_on(&mut *tx, a).await?);
+                }
+                let sql = $sql("UPDATE chip_measurements SET verified_at = $1 WHERE id = $2 AND verified_at IS NULL");
+                sqlx::query(&sql).bind(v.decided_at).bind(&v.measurement_id).execute(&mut *tx).await?;
+                let text = entry(&verdict, &raised)?;
+                let receipt = ledger_impl::append_in_tx(&mut *tx, std::slice::from_ref(&text))
+                    .await?
+                    .pop()
+                    .ok_or_else(|| StoreError::Corrupt("ledger append returned no receipt".into()))?;
+                let index = i64::try_from(receipt.index).map_err(|_| StoreError::Corrupt(format!("ledger index {}", receipt.index)))?;
+                let sql = $sql("UPDATE chip_verdicts SET ledger_index = $1 WHERE id = $2");
+                sqlx::query(&sql).bind(index).bind(verdict.id).execute(&mut *tx).await?;
+                tx.commit().await?;
+                verdict.ledger_index = Some(index);
+                Ok(RecordedVerdict { verdict, alerts: raised, receipt })
+            }
+
+            async fn unverified_measurements(&self, limit: i64) -> Result<Vec<MeasurementRecord>, StoreError> {
+                let sql = $sql(&format!(
+                    "SELECT {MEAS_COLS} FROM chip_measurements WHERE verified_at IS NULL ORDER BY received_at, id LIMIT $1"
+                ));
+                let rows = sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(measurement_from).collect::<Result<_, _>>()?)
+            }
+
+            async fn record_landmark_measurement(&self, m: &LandmarkMeasurementRecord) -> Result<MeasurementInsert, StoreError> {
+                let digest = sha256_hex(&m.body);
+                let sql = $sql(
+                    "INSERT INTO landmark_measurements (id, landmark_id, target_id, min_rtt_ns, measured_at, received_at, body, sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+                );
+                let res = sqlx::query(&sql)
+                    .bind(&m.id)
+                    .bind(&m.landmark_id)
+                    .bind(&m.target_id)
+                    .bind(m.min_rtt_ns)
+                    .bind(m.measured_at)
+                    .bind(m.received_at)
+                    .bind(&m.body)
+                    .bind(&digest)
+                    .execute(&self.pool)
+                    .await?;
+                if res.rows_affected() == 1 {
+                    return Ok(MeasurementInsert::Inserted);
+                }
+                let sql = $sql("SELECT sha256 FROM landmark_measurements WHERE id = $1");
+                let stored: String = sqlx::query(&sql).bind(&m.id).fetch_one(&self.pool).await?.try_get("sha256")?;
+                if stored == digest {
+                    Ok(MeasurementInsert::Duplicate)
+                } else {
+                    Err(StoreError::Conflict(format!("measurement {} was stored before with different content", m.id)))
+                }
+            }
+
+            async fn landmark_rtts(&self, since: i64) -> Result<Vec<(String, String, i64)>, StoreError> {
+                let sql = $sql(
+                    "SELECT CASE WHEN landmark_id < target_id THEN landmark_id ELSE target_id END AS a, \
+                     CASE WHEN landmark_id < target_id THEN target_id ELSE landmark_id END AS b, MIN(min_rtt_ns) AS rtt \
+                     FROM landmark_measurements WHERE measured_at >= $1 GROUP BY 1, 2 ORDER BY 1, 2",
+                );
+                let rows = sqlx::query(&sql).bind(since).fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|r| Ok((r.try_get("a")?, r.try_get("b")?, r.try_get("rtt")?)))
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(StoreError::from)
+            }
+
+            async fn raise_landmark_alert(&self, landmark_id: &str, category: &str, detail: &str, at: i64) -> Result<LandmarkAlertRecord, StoreError> {
+                let sql = $sql(&format!(
+                    "INSERT INTO landmark_alerts (landmark_id, category, detail, raised_at, last_seen_at, occurrences) \
+                     VALUES ($1, $2, $3, $4, $4, 1) \
+                     ON CONFLICT (landmark_id, category) WHERE resolved_at IS NULL DO UPDATE SET \
+                     detail = excluded.detail, last_seen_at = excluded.last_seen_at, \
+                     occurrences = landmark_alerts.occurrences + 1 RETURNING {LANDMARK_ALERT_COLS}"
+                ));
+                let row = sqlx::query(&sql).bind(landmark_id).bind(category).bind(detail).bind(at).fetch_one(&self.pool).await?;
+                Ok(landmark_alert_from(&row)?)
+            }
+
+            async fn open_landmark_alerts(&self) -> Result<Vec<LandmarkAlertRecord>, StoreError> {
+                let sql = format!("SELECT {LANDMARK_ALERT_COLS} FROM landmark_alerts WHERE resolved_at IS NULL ORDER BY raised_at, id");
+                let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+                Ok(rows.iter().map(landmark_alert_from).collect::<Result<_, _>>()?)
             }
 
             async fn latest_verdict(&self, chip_id: &str) -> Result<Option<VerdictRecord>, StoreError> {
@@ -386,24 +600,8 @@ macro_rules! chip_store_impl {
             }
 
             async fn raise_alert(&self, a: &NewAlert) -> Result<AlertRecord, StoreError> {
-                // The partial unique index keeps one open alert per chip and category; a repeat
-                // updates it, so an operator sees one line with a count, not a flood.
-                let sql = $sql(&format!(
-                    "INSERT INTO chip_alerts (chip_id, category, detail, measurement_id, raised_at, last_seen_at, occurrences) \
-                     VALUES ($1, $2, $3, $4, $5, $5, 1) \
-                     ON CONFLICT (chip_id, category) WHERE resolved_at IS NULL DO UPDATE SET \
-                     detail = excluded.detail, measurement_id = excluded.measurement_id, last_seen_at = excluded.last_seen_at, \
-                     occurrences = chip_alerts.occurrences + 1 RETURNING {ALERT_COLS}"
-                ));
-                let row = sqlx::query(&sql)
-                    .bind(&a.chip_id)
-                    .bind(&a.category)
-                    .bind(&a.detail)
-                    .bind(&a.measurement_id)
-                    .bind(a.at)
-                    .fetch_one(&self.pool)
-                    .await?;
-                Ok(alert_from(&row)?)
+                let mut conn = self.pool.acquire().await?;
+                raise_on(&mut conn, a).await
             }
 
             async fn open_alerts(&self) -> Result<Vec<AlertRecord>, StoreError> {
@@ -418,10 +616,23 @@ macro_rules! chip_store_impl {
                 Ok(rows.iter().map(alert_from).collect::<Result<_, _>>()?)
             }
 
-            async fn resolve_alert(&self, id: i64, at: i64) -> Result<bool, StoreError> {
-                let sql = $sql("UPDATE chip_alerts SET resolved_at = $1 WHERE id = $2 AND resolved_at IS NULL");
-                let res = sqlx::query(&sql).bind(at).bind(id).execute(&self.pool).await?;
-                Ok(res.rows_affected() == 1)
+            async fn resolve_alert(&self, id: i64, at: i64, entry: ResolutionEntryFn<'_>) -> Result<Option<(AlertRecord, AppendReceipt)>, StoreError> {
+                let mut tx = $begin(&self.pool).await?;
+                let sql = $sql(&format!("UPDATE chip_alerts SET resolved_at = $1 WHERE id = $2 AND resolved_at IS NULL RETURNING {ALERT_COLS}"));
+                let Some(row) = sqlx::query(&sql).bind(at).bind(id).fetch_optional(&mut *tx).await? else {
+                    return Ok(None);
+                };
+                let alert = alert_from(&row)?;
+                let text = entry(&alert)?;
+                let receipt = ledger_impl::append_in_tx(&mut *tx, std::slice::from_ref(&text))
+                    .await?
+                    .pop()
+                    .ok_or_else(|| StoreError::Corrupt("ledger append returned no receipt".into()))?;
+                let index = i64::try_from(receipt.index).map_err(|_| StoreError::Corrupt(format!("ledger index {}", receipt.index)))?;
+                let sql = $sql("UPDATE chip_alerts SET resolved_ledger_index = $1 WHERE id = $2");
+                sqlx::query(&sql).bind(index).bind(id).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(Some((alert, receipt)))
             }
 
             async fn overdue_chips(&self, now: i64) -> Result<Vec<OverdueChip>, StoreError> {
@@ -450,10 +661,24 @@ macro_rules! chip_store_impl {
 
 mod sqlite_impl {
     use super::*;
-    chip_store_impl!(SqliteStore, sqlx::sqlite::SqliteRow, sqlite_sql);
+    chip_store_impl!(
+        SqliteStore,
+        sqlx::Sqlite,
+        sqlx::sqlite::SqliteRow,
+        sqlite_sql,
+        sqlite_begin,
+        crate::ledger::sqlite_impl
+    );
 }
 
 mod pg_impl {
     use super::*;
-    chip_store_impl!(PgStore, sqlx::postgres::PgRow, pg_sql);
+    chip_store_impl!(
+        PgStore,
+        sqlx::Postgres,
+        sqlx::postgres::PgRow,
+        pg_sql,
+        pg_begin,
+        crate::ledger::pg_impl
+    );
 }

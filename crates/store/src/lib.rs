@@ -19,8 +19,9 @@ pub mod screening;
 pub mod testing;
 
 pub use chips::{
-    AlertRecord, ChipRecord, ChipStore, LandmarkRecord, MeasurementInsert, MeasurementRecord,
-    NewAlert, OverdueChip, VerdictRecord,
+    AlertRecord, ChipRecord, ChipStore, LandmarkAlertRecord, LandmarkMeasurementRecord,
+    LandmarkRecord, MeasurementInsert, MeasurementRecord, NewAlert, OverdueChip, RecordedVerdict,
+    ResolutionEntryFn, VerdictEntryFn, VerdictRecord,
 };
 pub use error::StoreError;
 pub use ledger::{AppendReceipt, GroupCommit, LedgerStore, StoredCheckpoint, StoredEntry};

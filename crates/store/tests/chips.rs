@@ -2,8 +2,8 @@
 
 use stackport_store::testing::for_each_backend;
 use stackport_store::{
-    ChipRecord, LandmarkRecord, MeasurementInsert, MeasurementRecord, NewAlert, StoreError,
-    VerdictRecord,
+    AlertRecord, ChipRecord, LandmarkMeasurementRecord, LandmarkRecord, MeasurementInsert,
+    MeasurementRecord, NewAlert, StoreError, VerdictRecord,
 };
 
 fn chip(id: &str, key: &str) -> ChipRecord {
@@ -95,9 +95,10 @@ async fn measurements_are_idempotent_by_id() {
             s.record_measurement(&m).await.expect("store"),
             MeasurementInsert::Inserted
         );
+        // No verdict covers it yet, so a redelivery asks for one.
         assert_eq!(
             s.record_measurement(&m).await.expect("redelivery"),
-            MeasurementInsert::Duplicate
+            MeasurementInsert::Unverified
         );
         let other = measurement("00aa", "GPU-1", 2_000_000, b"other bytes");
         assert!(matches!(
@@ -156,6 +157,10 @@ async fn concurrent_redeliveries_store_once() {
     .await;
 }
 
+fn entry_of(v: &VerdictRecord, alerts: &[AlertRecord]) -> Result<String, StoreError> {
+    Ok(serde_json::json!({"verdict": v.id, "alerts": alerts.iter().map(|a| a.id).collect::<Vec<_>>()}).to_string())
+}
+
 #[tokio::test]
 async fn verdicts_keep_history_and_latest() {
     for_each_backend(|db| async move {
@@ -163,6 +168,18 @@ async fn verdicts_keep_history_and_latest() {
         s.enrol_chip(&chip("GPU-1", "ed25519:01"))
             .await
             .expect("enrol");
+        s.enrol_landmark(&landmark("lm-sin")).await.expect("enrol");
+        let m = measurement("00aa", "GPU-1", 2_000_000, b"m");
+        assert_eq!(
+            s.record_measurement(&m).await.expect("store"),
+            MeasurementInsert::Inserted
+        );
+        // Stored, not yet verified: a redelivery must verify it, and start-up recovery sees it.
+        assert_eq!(
+            s.record_measurement(&m).await.expect("again"),
+            MeasurementInsert::Unverified
+        );
+        assert_eq!(s.unverified_measurements(10).await.expect("read").len(), 1);
         let mut v = VerdictRecord {
             id: 0,
             chip_id: "GPU-1".into(),
@@ -176,18 +193,63 @@ async fn verdicts_keep_history_and_latest() {
             landmarks_used: 1,
             reason: Some("region too large".into()),
             decided_at: 10,
+            ledger_index: None,
         };
-        let first = s.record_verdict(&v).await.expect("store");
+        let alert = NewAlert {
+            chip_id: "GPU-1".into(),
+            category: "tampering".into(),
+            detail: "d".into(),
+            measurement_id: Some("00aa".into()),
+            at: 10,
+        };
+        let first = s
+            .record_verdict(&v, std::slice::from_ref(&alert), &entry_of)
+            .await
+            .expect("store");
+        assert_eq!(first.alerts.len(), 1);
+        assert_eq!(first.verdict.ledger_index, Some(first.receipt.index as i64));
+        // The verdict, its alert and its ledger entry committed together; the measurement is
+        // verified now.
+        let e = &s
+            .ledger_entries(first.receipt.index, 1)
+            .await
+            .expect("entry")[0];
+        assert_eq!(
+            e.entry,
+            entry_of(&first.verdict, &first.alerts).expect("entry")
+        );
+        assert!(s
+            .unverified_measurements(10)
+            .await
+            .expect("read")
+            .is_empty());
+        assert_eq!(
+            s.record_measurement(&m).await.expect("again"),
+            MeasurementInsert::Duplicate
+        );
+        // A failing ledger entry stores nothing: no verdict, no alert.
+        let fail = |_: &VerdictRecord, _: &[AlertRecord]| -> Result<String, StoreError> {
+            Err(StoreError::Corrupt("no entry".into()))
+        };
+        let other = NewAlert {
+            category: "diverted".into(),
+            ..alert.clone()
+        };
+        assert!(s.record_verdict(&v, &[other], &fail).await.is_err());
+        assert_eq!(s.verdict_history("GPU-1", 10).await.expect("read").len(), 1);
+        assert_eq!(s.open_alerts().await.expect("read").len(), 1);
         v.verdict = "verified".into();
         v.outside_prohibited = true;
         v.max_radius_km = None;
         v.reason = None;
         v.decided_at = 20;
-        let second = s.record_verdict(&v).await.expect("store");
-        assert!(second > first);
+        let second = s.record_verdict(&v, &[], &entry_of).await.expect("store");
+        assert!(second.verdict.id > first.verdict.id);
+        assert_eq!(second.receipt.index, first.receipt.index + 1);
         let latest = s.latest_verdict("GPU-1").await.expect("read").expect("one");
         assert_eq!(latest.verdict, "verified");
         assert_eq!(latest.max_radius_km, None);
+        assert_eq!(latest.ledger_index, Some(second.receipt.index as i64));
         assert!(latest.outside_prohibited);
         let hist = s.verdict_history("GPU-1", 10).await.expect("read");
         assert_eq!(
@@ -195,6 +257,72 @@ async fn verdicts_keep_history_and_latest() {
             ["verified", "inconclusive"]
         );
         assert!(s.latest_verdict("GPU-2").await.expect("read").is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn landmark_round_trips_and_alerts() {
+    for_each_backend(|db| async move {
+        let s = db.open().await;
+        for id in ["lm-a", "lm-b", "lm-c"] {
+            s.enrol_landmark(&landmark(id)).await.expect("enrol");
+        }
+        let pair = |id: &str, a: &str, b: &str, rtt: i64| LandmarkMeasurementRecord {
+            id: id.into(),
+            landmark_id: a.into(),
+            target_id: b.into(),
+            min_rtt_ns: rtt,
+            measured_at: 1_000,
+            received_at: 1_000,
+            body: id.as_bytes().to_vec(),
+        };
+        for (i, (a, b, rtt)) in [
+            ("lm-a", "lm-b", 9_000),
+            ("lm-b", "lm-a", 7_000),
+            ("lm-c", "lm-a", 5_000),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let r = pair(&format!("{i:032x}"), a, b, rtt);
+            assert_eq!(
+                s.record_landmark_measurement(&r).await.expect("store"),
+                MeasurementInsert::Inserted
+            );
+            assert_eq!(
+                s.record_landmark_measurement(&r).await.expect("again"),
+                MeasurementInsert::Duplicate
+            );
+        }
+        let mut conflict = pair(&format!("{:032x}", 0), "lm-a", "lm-b", 1);
+        conflict.body = b"other".to_vec();
+        assert!(matches!(
+            s.record_landmark_measurement(&conflict).await,
+            Err(StoreError::Conflict(_))
+        ));
+        // Either direction, the smallest round trip per pair; nothing before `since`.
+        assert_eq!(
+            s.landmark_rtts(0).await.expect("read"),
+            [
+                ("lm-a".to_string(), "lm-b".to_string(), 7_000),
+                ("lm-a".into(), "lm-c".into(), 5_000)
+            ]
+        );
+        assert!(s.landmark_rtts(2_000).await.expect("read").is_empty());
+        let first = s
+            .raise_landmark_alert("lm-c", "landmark_contradiction", "x", 10)
+            .await
+            .expect("raise");
+        let again = s
+            .raise_landmark_alert("lm-c", "landmark_contradiction", "y", 20)
+            .await
+            .expect("raise");
+        assert_eq!(
+            (first.id, again.occurrences, again.detail.as_str()),
+            (again.id, 2, "y")
+        );
+        assert_eq!(s.open_landmark_alerts().await.expect("read").len(), 1);
     })
     .await;
 }
@@ -238,8 +366,22 @@ async fn alerts_dedupe_while_open_and_overdue_chips_are_found() {
         .await
         .expect("raise");
         assert_eq!(s.open_alerts().await.expect("read").len(), 2);
-        assert!(s.resolve_alert(r1.id, 300).await.expect("resolve"));
-        assert!(!s.resolve_alert(r1.id, 300).await.expect("resolve twice"));
+        let resolution = |a: &AlertRecord| -> Result<String, StoreError> {
+            Ok(serde_json::json!({"resolved": a.id}).to_string())
+        };
+        let (resolved, receipt) = s
+            .resolve_alert(r1.id, 300, &resolution)
+            .await
+            .expect("resolve")
+            .expect("was open");
+        assert_eq!(resolved.resolved_at, Some(300));
+        let e = &s.ledger_entries(receipt.index, 1).await.expect("entry")[0];
+        assert_eq!(e.entry, format!("{{\"resolved\":{}}}", r1.id));
+        assert!(s
+            .resolve_alert(r1.id, 300, &resolution)
+            .await
+            .expect("resolve twice")
+            .is_none());
         let r3 = s
             .raise_alert(&NewAlert {
                 at: 400,
