@@ -36,8 +36,7 @@ enum Command {
     /// De minimis: US-controlled content against the applicable threshold.
     DeMinimis(cmd::controls::DeMinimisArgs),
     /// Tamper-evident ledger: append, checkpoint, prove, consistency, verify.
-    #[command(subcommand)]
-    Ledger(cmd::ledger::LedgerCommand),
+    Ledger(cmd::ledger::LedgerArgs),
     /// Chip location verification: verify, landmarks-check, map.
     #[command(subcommand)]
     Locate(cmd::locate::LocateCommand),

@@ -346,6 +346,37 @@ async fn tamper(db: &TestDb, sql: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_database_may_be_named_before_the_subcommand() {
+    for_each_backend(|db| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path();
+        seed(&db, data, 5);
+        let out = Command::new(BIN)
+            .args(["ledger", "--db", &db.url, "--data-dir"])
+            .arg(data)
+            .args(["prove", "--index", "3"])
+            .env_remove("STACKPORT_LEDGER_ORIGIN")
+            .output()
+            .expect("run stackport");
+        let v = json(&out);
+        assert_eq!(
+            (v["index"].as_u64(), v["size"].as_u64()),
+            (Some(3), Some(5)),
+            "{v}"
+        );
+        let out = Command::new(BIN)
+            .args(["ledger", "--db", &db.url, "--data-dir"])
+            .arg(data)
+            .arg("verify")
+            .env_remove("STACKPORT_LEDGER_ORIGIN")
+            .output()
+            .expect("run stackport");
+        ok(&out);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn verify_names_an_entry_edited_in_the_database() {
     for_each_backend(|db| async move {
         let dir = tempfile::tempdir().unwrap();

@@ -23,19 +23,29 @@ use stackport_server::ledger::{DecisionLedger, ORIGIN_ENV};
 
 use super::serve::{default_db_url, open_store, DEFAULT_DATA_DIR};
 
-/// Where the ledger lives; shared by every subcommand.
+/// Where the ledger lives; shared by every subcommand, and accepted before the subcommand
+/// (`stackport ledger --db URL verify`) as well as after it (`stackport ledger verify --db URL`).
 #[derive(Args, Clone)]
 pub struct LedgerDb {
     /// Database: `sqlite://PATH` or `postgres://…` (default: the database of `stackport serve`:
     /// DATABASE_URL if it names PostgreSQL, else sqlite://stackport-data/stackport.sqlite).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", global = true)]
     pub db: Option<String>,
     /// Directory holding the log's signing key (created there on first use, mode 0600).
-    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR)]
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DATA_DIR, global = true)]
     pub data_dir: PathBuf,
     /// The log's origin (the key's name), used when the key is created.
-    #[arg(long, env = ORIGIN_ENV, value_name = "ORIGIN")]
+    #[arg(long, env = ORIGIN_ENV, value_name = "ORIGIN", global = true)]
     pub origin: Option<String>,
+}
+
+/// `stackport ledger [--db URL] <command>`.
+#[derive(Args)]
+pub struct LedgerArgs {
+    #[command(flatten)]
+    pub db: LedgerDb,
+    #[command(subcommand)]
+    pub command: LedgerCommand,
 }
 
 #[derive(Subcommand)]
@@ -63,15 +73,10 @@ pub struct AppendArgs {
     /// concurrently and group-committed.
     #[arg(long)]
     pub jsonl: bool,
-    #[command(flatten)]
-    pub db: LedgerDb,
 }
 
 #[derive(Args)]
-pub struct CheckpointArgs {
-    #[command(flatten)]
-    pub db: LedgerDb,
-}
+pub struct CheckpointArgs {}
 
 #[derive(Args)]
 pub struct ProveArgs {
@@ -81,8 +86,6 @@ pub struct ProveArgs {
     /// Tree size (default: the size of the current signed checkpoint).
     #[arg(long)]
     pub size: Option<u64>,
-    #[command(flatten)]
-    pub db: LedgerDb,
 }
 
 #[derive(Args)]
@@ -91,8 +94,6 @@ pub struct ConsistencyArgs {
     pub from: u64,
     #[arg(long)]
     pub to: u64,
-    #[command(flatten)]
-    pub db: LedgerDb,
 }
 
 #[derive(Args)]
@@ -101,34 +102,33 @@ pub struct VerifyArgs {
     /// it) instead of the key in the data directory.
     #[arg(long, value_name = "VKEY|FILE")]
     pub key: Option<String>,
-    #[command(flatten)]
-    pub db: LedgerDb,
 }
 
-pub fn run(cmd: LedgerCommand) -> anyhow::Result<ExitCode> {
+pub fn run(args: LedgerArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let db = args.db;
     runtime.block_on(async move {
-        match cmd {
-            LedgerCommand::Append(a) => append(a).await,
-            LedgerCommand::Checkpoint(a) => {
-                let ledger = open(&a.db).await?;
+        match args.command {
+            LedgerCommand::Append(a) => append(a, &db).await,
+            LedgerCommand::Checkpoint(_) => {
+                let ledger = open(&db).await?;
                 let cp = ledger.checkpoint().await?;
                 print!("{}", cp.note);
                 Ok(ExitCode::SUCCESS)
             }
             LedgerCommand::Prove(a) => {
-                let ledger = open(&a.db).await?;
+                let ledger = open(&db).await?;
                 let proof = ledger.inclusion_proof(a.index, a.size).await?;
                 println!("{}", serde_json::to_string(&proof)?);
                 Ok(ExitCode::SUCCESS)
             }
             LedgerCommand::Consistency(a) => {
-                let ledger = open(&a.db).await?;
+                let ledger = open(&db).await?;
                 let proof = ledger.consistency_proof(a.from, a.to).await?;
                 println!("{}", serde_json::to_string(&proof)?);
                 Ok(ExitCode::SUCCESS)
             }
-            LedgerCommand::Verify(a) => verify(a).await,
+            LedgerCommand::Verify(a) => verify(a, &db).await,
         }
     })
 }
@@ -141,10 +141,10 @@ async fn open(db: &LedgerDb) -> anyhow::Result<DecisionLedger> {
         .context("opening the ledger")
 }
 
-async fn append(a: AppendArgs) -> anyhow::Result<ExitCode> {
+async fn append(a: AppendArgs, db: &LedgerDb) -> anyhow::Result<ExitCode> {
     let name = a.file.display().to_string();
     if a.jsonl {
-        return append_stream(a).await;
+        return append_stream(a, db).await;
     }
     // Parse and canonicalise before touching the database: a malformed entry appends nothing.
     let bytes = if name == "-" {
@@ -157,7 +157,7 @@ async fn append(a: AppendArgs) -> anyhow::Result<ExitCode> {
     };
     let canonical =
         stackport_ledger::canonicalize(&bytes).with_context(|| format!("{name}: not appended"))?;
-    let ledger = open(&a.db).await?;
+    let ledger = open(db).await?;
     let receipt = ledger.append_canonical(canonical).await?;
     println!("{}", serde_json::to_string(&receipt)?);
     Ok(ExitCode::SUCCESS)
@@ -170,7 +170,7 @@ async fn append(a: AppendArgs) -> anyhow::Result<ExitCode> {
 /// appends nothing. Standard input is a stream (acknowledgements may come out of line order):
 /// lines before a malformed one are appended and acknowledged, then the command fails naming
 /// the line.
-async fn append_stream(a: AppendArgs) -> anyhow::Result<ExitCode> {
+async fn append_stream(a: AppendArgs, db: &LedgerDb) -> anyhow::Result<ExitCode> {
     use tokio::io::AsyncBufReadExt;
     let name = a.file.display().to_string();
     let canonical_line = |lineno: u64, line: &str| {
@@ -188,7 +188,7 @@ async fn append_stream(a: AppendArgs) -> anyhow::Result<ExitCode> {
                 numbers.push(i as u64 + 1);
             }
         }
-        let ledger = open(&a.db).await?;
+        let ledger = open(db).await?;
         let receipts = ledger.append_batch(&entries).await?;
         let mut out = std::io::stdout().lock();
         for (n, r) in numbers.iter().zip(receipts) {
@@ -197,7 +197,7 @@ async fn append_stream(a: AppendArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let ledger = Arc::new(open(&a.db).await?);
+    let ledger = Arc::new(open(db).await?);
     // Acknowledgements go through one writer task on tokio's (non-blocking) stdout. Writing
     // them from the append tasks with a blocking `write` would park the runtime's worker threads
     // whenever the reader of the stream is slow; the group-commit task, then never polled again
@@ -288,7 +288,7 @@ async fn append_stream(a: AppendArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
+async fn verify(a: VerifyArgs, db: &LedgerDb) -> anyhow::Result<ExitCode> {
     let key = match &a.key {
         None => None,
         Some(k) => {
@@ -300,7 +300,7 @@ async fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
             Some(VerifierKey::parse(text.trim()).context("--key")?)
         }
     };
-    let ledger = open(&a.db).await?;
+    let ledger = open(db).await?;
     let report = ledger.verify(key.as_ref()).await?;
     println!("{}", serde_json::to_string(&report)?);
     match &report.problem {
