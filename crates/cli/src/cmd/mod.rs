@@ -1,5 +1,6 @@
 //! One module per domain; each owns its subcommands' arguments and wiring.
 pub mod bench;
+pub mod bundled;
 pub mod controls;
 pub mod ledger;
 pub mod lists;

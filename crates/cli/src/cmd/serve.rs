@@ -93,8 +93,8 @@ pub fn redact(url: &str) -> String {
 }
 
 /// The list directory to use: `explicit` (a `--lists` flag), else `STACKPORT_LISTS`, else
-/// `data/lists` under the current directory, else the bundled snapshot's path compiled into the
-/// binary.
+/// `data/lists` under the current directory, else the snapshot embedded in the binary,
+/// extracted once to a directory of its own ([`super::bundled::extracted`]).
 pub fn lists_dir(explicit: Option<&Path>) -> PathBuf {
     if let Some(p) = explicit {
         return p.to_path_buf();
@@ -108,7 +108,14 @@ pub fn lists_dir(explicit: Option<&Path>) -> PathBuf {
     if local.is_dir() {
         return local;
     }
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/lists"))
+    match super::bundled::extracted() {
+        Ok(dir) => dir,
+        Err(e) => {
+            // Nothing better to offer: the caller's read of the directory names it and fails.
+            eprintln!("stackport: the embedded list snapshot could not be extracted: {e:#}");
+            local
+        }
+    }
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -209,11 +216,36 @@ mod tests {
     }
 
     #[test]
-    fn bundled_lists_path_exists() {
-        assert!(Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../data/lists/ofac/sdn_2021-07-07/sdn.csv"
-        ))
-        .is_file());
+    fn the_embedded_lists_are_the_repository_files_byte_for_byte() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/lists");
+        let dir = super::super::bundled::extract_to(&tempfile_dir()).expect("extract");
+        let mut n = 0;
+        for (rel, bytes) in super::super::bundled::BUNDLED_LISTS {
+            assert_eq!(
+                std::fs::read(root.join(rel)).expect("repo file"),
+                *bytes,
+                "{rel}"
+            );
+            assert_eq!(
+                std::fs::read(dir.join(rel)).expect("extracted"),
+                *bytes,
+                "{rel}"
+            );
+            n += 1;
+        }
+        assert!(n >= 10, "{n} files");
+        assert!(dir.join("ofac/sdn_2021-07-07/sdn.csv").is_file());
+        // A second extraction finds the first.
+        assert_eq!(
+            super::super::bundled::extract_to(&tempfile_dir()).expect("again"),
+            dir
+        );
+        let _ = std::fs::remove_dir_all(tempfile_dir());
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!("stackport-bundled-test-{}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("dir");
+        d
     }
 }
