@@ -7,6 +7,9 @@
 //! [`SqliteStore`] and [`PgStore`] in that domain's module. The server and the CLI hold an
 //! `Arc<dyn Storage>` and never know which database is behind it; one test suite
 //! (`tests/`) runs against both.
+//!
+//! Every time in the database is one integer: microseconds since the Unix epoch, UTC
+//! ([`timestamp`] holds the conversions).
 
 use std::sync::Arc;
 
@@ -17,6 +20,7 @@ pub mod proposals;
 pub mod screening;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod timestamp;
 
 pub use chips::{
     AlertRecord, ChipRecord, ChipStore, LandmarkRecord, MeasurementInsert, MeasurementRecord,

@@ -13,8 +13,8 @@
 //! with its re-evaluation record and its ledger entry ([`ProposalStore::record_rereviews`]).
 //!
 //! One implementation for both backends, expanded once per backend like the ledger's: the SQL
-//! is the same, `QueryBuilder` writes each backend's placeholders. Times are unix
-//! milliseconds on both.
+//! is the same, `QueryBuilder` writes each backend's placeholders. Times are microseconds
+//! since the Unix epoch on both ([`crate::timestamp`]).
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -65,7 +65,7 @@ pub struct StoredProposal {
     pub checked_snapshot_id: i64,
     /// Ledger entry of the last review.
     pub ledger_index: u64,
-    /// Unix milliseconds.
+    /// Microseconds since the Unix epoch.
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -163,7 +163,7 @@ pub struct StoredReevaluation {
     #[serde(flatten)]
     pub reevaluation: Reevaluation,
     pub ledger_index: u64,
-    /// Unix milliseconds.
+    /// Microseconds since the Unix epoch.
     pub at: i64,
 }
 
@@ -244,12 +244,6 @@ pub trait ProposalStore {
 pub fn sha256_hex(text: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(text.as_bytes()))
-}
-
-/// Now, unix milliseconds.
-fn now_ms() -> i64 {
-    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
-        .unwrap_or(i64::MAX)
 }
 
 fn index_col(v: i64, column: &str) -> Result<u64, StoreError> {
@@ -362,7 +356,7 @@ macro_rules! proposal_store_impl {
                     if items.is_empty() {
                         return Ok(Vec::new());
                     }
-                    let at = now_ms();
+                    let at = crate::timestamp::now_micros();
                     let mut tx = $begin(&self.pool).await?;
                     let entries: Vec<String> = items.iter().map(|i| i.ledger_entry.clone()).collect();
                     let receipts = crate::ledger::$ledger::append_in_tx(&mut *tx, &entries).await?;
@@ -470,7 +464,7 @@ macro_rules! proposal_store_impl {
                     if items.is_empty() {
                         return Ok(Vec::new());
                     }
-                    let at = now_ms();
+                    let at = crate::timestamp::now_micros();
                     let mut tx = $begin(&self.pool).await?;
                     // The new reviews first, each only where the row still holds the review it
                     // replaces; then the ledger entries of those stored, then their indexes.
