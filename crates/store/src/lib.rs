@@ -134,6 +134,23 @@ impl PgStore {
     }
 }
 
+/// Ids per `IN (...)` list: far below SQLite's 32,766 bound parameters.
+pub(crate) const IDS_PER_LIST: usize = 500;
+
+/// Appends `IN (…)` with one bound parameter per id (at most [`IDS_PER_LIST`] of them).
+pub(crate) fn push_id_list<'a, DB>(qb: &mut sqlx::QueryBuilder<'a, DB>, ids: &'a [String])
+where
+    DB: sqlx::Database,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    qb.push("IN (");
+    let mut list = qb.separated(", ");
+    for id in ids {
+        list.push_bind(id.as_str());
+    }
+    list.push_unseparated(")");
+}
+
 /// Takes the exclusive lock of `DATABASE-migrate.lock` beside a SQLite file (`None` for an
 /// in-memory database); released when dropped.
 async fn migration_lock(db: &std::path::Path) -> Result<Option<std::fs::File>, StoreError> {

@@ -268,9 +268,6 @@ fn to_json<T: Serialize + ?Sized>(what: &str, v: &T) -> Result<String, StoreErro
         .map_err(|e| StoreError::Corrupt(format!("{what} does not serialise: {e}")))
 }
 
-/// Ids per `IN (...)` list: far below SQLite's 32,766 bound parameters.
-const IDS_PER_UPDATE: usize = 500;
-
 const SUMMARY_COLUMNS: &str =
     "id, consortium, date, verdict, list_snapshot_id, ledger_index, created_at, updated_at";
 const PROPOSAL_COLUMNS: &str = "id, consortium, date, verdict, input, review, review_digest, parties, list_snapshot_id, checked_snapshot_id, rulebook_version, program_rules_version, ledger_index, created_at, updated_at";
@@ -440,14 +437,10 @@ macro_rules! proposal_store_impl {
 
                 async fn mark_proposals_checked(&self, ids: &[String], snapshot_id: i64) -> Result<u64, StoreError> {
                     let mut marked = 0;
-                    for chunk in ids.chunks(IDS_PER_UPDATE) {
+                    for chunk in ids.chunks(crate::IDS_PER_LIST) {
                         let mut qb = Builder::new("UPDATE proposals SET checked_snapshot_id = ");
-                        qb.push_bind(snapshot_id).push(" WHERE id IN (");
-                        let mut list = qb.separated(", ");
-                        for id in chunk {
-                            list.push_bind(id.as_str());
-                        }
-                        qb.push(")");
+                        qb.push_bind(snapshot_id).push(" WHERE id ");
+                        crate::push_id_list(&mut qb, chunk);
                         marked += qb.build().execute(&self.pool).await?.rows_affected();
                     }
                     Ok(marked)

@@ -58,6 +58,10 @@ pub struct StoredParty {
     pub first_screened: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub last_screened: OffsetDateTime,
+    /// The snapshot the party was last screened or re-screened against: what re-screening
+    /// compares it from. `None` for parties stored before this was recorded.
+    #[serde(default)]
+    pub last_snapshot_id: Option<i64>,
 }
 
 impl StoredParty {
@@ -206,6 +210,19 @@ pub trait ScreeningStore {
     async fn party(&self, id: &str) -> Result<StoredParty, StoreError>;
     /// Every screening of one party, oldest first.
     async fn screenings(&self, party_id: &str) -> Result<Vec<StoredScreening>, StoreError>;
+    /// How many parties were last screened or re-screened against another snapshot than
+    /// `snapshot_id` (parties with none recorded are not counted).
+    async fn parties_behind(&self, snapshot_id: i64) -> Result<u64, StoreError>;
+    /// Records that parties were compared on `snapshot_id`: sets the last snapshot of each
+    /// party in `party_ids` whose last snapshot is still `compared_from` (`None`: none
+    /// recorded), so that a party screened meanwhile on another snapshot keeps that one.
+    /// Returns how many were set.
+    async fn mark_parties_compared(
+        &self,
+        party_ids: &[String],
+        compared_from: Option<i64>,
+        snapshot_id: i64,
+    ) -> Result<u64, StoreError>;
 
     /// Stores new hits in one transaction, skipping any already recorded for the same
     /// (party, snapshot, entity); returns those that were new.
@@ -434,7 +451,7 @@ macro_rules! screening_store_impl {
             type DbRow = <$db as sqlx::Database>::Row;
 
             fn party_columns() -> String {
-                format!("id, name, party_type, country, dob, identifiers{JSON_OUT} AS identifiers, threshold, first_screened, last_screened")
+                format!("id, name, party_type, country, dob, identifiers{JSON_OUT} AS identifiers, threshold, first_screened, last_screened, last_snapshot_id")
             }
             fn screening_columns() -> String {
                 format!("id, party_id, snapshot_id, threshold, algorithm, hit_count, hits{JSON_OUT} AS hits, screened_at, ledger_index")
@@ -458,6 +475,7 @@ macro_rules! screening_store_impl {
                     threshold: r.try_get("threshold")?,
                     first_screened: time_col(r, "first_screened")?,
                     last_screened: time_col(r, "last_screened")?,
+                    last_snapshot_id: r.try_get("last_snapshot_id")?,
                 })
             }
 
@@ -652,9 +670,10 @@ macro_rules! screening_store_impl {
                     let at = now();
                     let at_us = to_micros(at);
                     let upsert_party = sql(&format!(
-                        "INSERT INTO screening_parties (id, name, party_type, country, dob, identifiers, threshold, first_screened, last_screened)
-                         VALUES ($1, $2, $3, $4, $5, $6{JSON_IN}, $7, $8, $8)
-                         ON CONFLICT (id) DO UPDATE SET last_screened = excluded.last_screened, threshold = excluded.threshold"
+                        "INSERT INTO screening_parties (id, name, party_type, country, dob, identifiers, threshold, first_screened, last_screened, last_snapshot_id)
+                         VALUES ($1, $2, $3, $4, $5, $6{JSON_IN}, $7, $8, $8, $9)
+                         ON CONFLICT (id) DO UPDATE SET last_screened = excluded.last_screened, threshold = excluded.threshold,
+                         last_snapshot_id = excluded.last_snapshot_id"
                     ));
                     let insert_result = sql(&format!(
                         "INSERT INTO screening_results (party_id, snapshot_id, threshold, algorithm, hit_count, hits, screened_at)
@@ -674,6 +693,7 @@ macro_rules! screening_store_impl {
                             .bind(to_json("party identifiers", &p.identifiers)?)
                             .bind(rec.result.threshold)
                             .bind(at_us)
+                            .bind(rec.snapshot_id)
                             .execute(&mut *tx)
                             .await?;
                         let hits = serde_json::to_value(&rec.result.hits)
@@ -724,6 +744,28 @@ macro_rules! screening_store_impl {
                     let q = sql(&format!("SELECT {} FROM screening_results WHERE party_id = $1 ORDER BY id", screening_columns()));
                     let rows = sqlx::query(&q).bind(party_id).fetch_all(&self.pool).await?;
                     rows.iter().map(screening_row).collect()
+                }
+
+                async fn parties_behind(&self, snapshot_id: i64) -> Result<u64, StoreError> {
+                    let q = sql("SELECT COUNT(*) FROM screening_parties WHERE last_snapshot_id <> $1");
+                    let n: i64 = sqlx::query_scalar(&q).bind(snapshot_id).fetch_one(&self.pool).await?;
+                    Ok(u64::try_from(n).unwrap_or(0))
+                }
+
+                async fn mark_parties_compared(&self, party_ids: &[String], compared_from: Option<i64>, snapshot_id: i64) -> Result<u64, StoreError> {
+                    let mut marked = 0;
+                    for chunk in party_ids.chunks(crate::IDS_PER_LIST) {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE screening_parties SET last_snapshot_id = ");
+                        qb.push_bind(snapshot_id);
+                        match compared_from {
+                            Some(from) => qb.push(" WHERE last_snapshot_id = ").push_bind(from),
+                            None => qb.push(" WHERE last_snapshot_id IS NULL"),
+                        };
+                        qb.push(" AND id ");
+                        crate::push_id_list(&mut qb, chunk);
+                        marked += qb.build().execute(&self.pool).await?.rows_affected();
+                    }
+                    Ok(marked)
                 }
 
                 async fn record_new_hits(

@@ -466,6 +466,80 @@ async fn real_bundled_snapshot_round_trips() {
     .await;
 }
 
+#[tokio::test]
+async fn each_party_keeps_the_snapshot_it_was_last_compared_on() {
+    for_each_backend(|db| async move {
+        let store = db.open().await;
+        let s1 = store
+            .store_snapshot(&snapshot("one", vec![entity("e:1", "ACME")]))
+            .await
+            .unwrap();
+        let s2 = store
+            .store_snapshot(&snapshot("two", vec![entity("e:2", "ACME")]))
+            .await
+            .unwrap();
+        let records = vec![
+            ScreeningRecord {
+                party: party("ACME"),
+                snapshot_id: s1.id,
+                result: result(vec![], 0.8),
+            },
+            ScreeningRecord {
+                party: party("OTHER"),
+                snapshot_id: s2.id,
+                result: result(vec![], 0.8),
+            },
+        ];
+        store
+            .record_screenings(&records, &screening_entry)
+            .await
+            .unwrap();
+        let (acme, other) = (party_id(&party("ACME")), party_id(&party("OTHER")));
+        assert_eq!(
+            store.party(&acme).await.unwrap().last_snapshot_id,
+            Some(s1.id)
+        );
+        assert_eq!(
+            store.party(&other).await.unwrap().last_snapshot_id,
+            Some(s2.id)
+        );
+        assert_eq!(store.parties_behind(s2.id).await.unwrap(), 1);
+        assert_eq!(store.parties_behind(s1.id).await.unwrap(), 1);
+
+        // Only parties still on the snapshot compared from are moved on.
+        let both = vec![acme.clone(), other.clone()];
+        let n = store
+            .mark_parties_compared(&both, Some(s1.id), s2.id)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(
+            store.party(&acme).await.unwrap().last_snapshot_id,
+            Some(s2.id)
+        );
+        assert_eq!(store.parties_behind(s2.id).await.unwrap(), 0);
+        assert_eq!(
+            store
+                .mark_parties_compared(&both, None, s1.id)
+                .await
+                .unwrap(),
+            0,
+            "no party is without a snapshot"
+        );
+
+        // Screening again on the earlier snapshot records that one.
+        store
+            .record_screenings(&records[..1], &screening_entry)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.party(&acme).await.unwrap().last_snapshot_id,
+            Some(s1.id)
+        );
+    })
+    .await;
+}
+
 /// Rows written under the first five migrations (RFC 3339 text times on SQLite, `TIMESTAMPTZ`
 /// on PostgreSQL, milliseconds in proposals), in one SQL text both backends take.
 const ROWS_BEFORE_0006: &str = r#"
@@ -570,6 +644,7 @@ async fn a_database_of_the_old_time_columns_migrates_with_its_times() {
         assert_eq!(p.first_screened, datetime!(2024-02-29 23:59:59.123456 UTC));
         assert_eq!(p.last_screened, datetime!(2025-06-30 12:00:01.999999 UTC));
         assert_eq!(p.identifiers, vec!["IMO 1".to_string()]);
+        assert_eq!(p.last_snapshot_id, None, "not recorded before 0007");
         let s = store.screenings("p").await.unwrap();
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].screened_at, datetime!(2025-06-30 12:00:01.999999 UTC));
