@@ -207,10 +207,11 @@ pub struct ListQuery {
     pub after: Option<String>,
 }
 
-fn ms_time(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+/// A stored time (microseconds since the Unix epoch) in RFC 3339.
+fn stored_time(us: i64) -> String {
+    stackport_store::timestamp::from_micros("time", us)
         .map(rfc3339)
-        .unwrap_or_else(|_| ms.to_string())
+        .unwrap_or_else(|_| us.to_string())
 }
 
 fn reevaluation_dto(r: &StoredReevaluation) -> ReevaluationDto {
@@ -228,7 +229,7 @@ fn reevaluation_dto(r: &StoredReevaluation) -> ReevaluationDto {
             .to_string(),
         changes: changes.clone(),
         ledger_index: r.ledger_index,
-        at: ms_time(r.at),
+        at: stored_time(r.at),
     }
 }
 
@@ -900,8 +901,8 @@ async fn list(
                 verdict: p.verdict,
                 list_snapshot: p.list_snapshot_id,
                 ledger_index: p.ledger_index,
-                created_at: ms_time(p.created_at),
-                updated_at: ms_time(p.updated_at),
+                created_at: stored_time(p.created_at),
+                updated_at: stored_time(p.updated_at),
             })
             .collect(),
         next_after,
@@ -943,8 +944,8 @@ async fn one(
         checked_snapshot: p.checked_snapshot_id,
         rulebook_version: p.record.rulebook_version,
         program_rules_version: p.record.program_rules_version,
-        created_at: ms_time(p.created_at),
-        updated_at: ms_time(p.updated_at),
+        created_at: stored_time(p.created_at),
+        updated_at: stored_time(p.updated_at),
     }))
 }
 

@@ -11,11 +11,13 @@
 //! snapshot becomes active, so a request in flight finishes on the snapshot it started with.
 //! The store is the source of truth: the server builds its index from the active snapshot in
 //! the store (several servers can share one PostgreSQL database) and checks for a newer active
-//! snapshot every [`poll_interval`] and on `POST /v1/lists/refresh`. After a switch, stored
-//! parties are re-screened against the entries the new snapshot added or changed, and the new
-//! hits are recorded ([`rescreen`]; the CLI's `stackport rescreen` calls the same function).
+//! snapshot every [`poll_interval`] and on `POST /v1/lists/refresh`. After a switch, each stored
+//! party is re-screened against the entries the snapshot in use added or changed since the
+//! snapshot that party was last screened or re-screened against, and the new hits are recorded
+//! ([`rescreen_stored_parties`]; the CLI's `stackport rescreen` compares an explicit pair of
+//! snapshots with [`rescreen`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::Duration;
@@ -33,7 +35,7 @@ use stackport_screening::{
 };
 use stackport_store::{
     EntryChange, NewHit, ScreeningRecord, SnapshotInfo, Storage, StoreError, StoredNewHit,
-    StoredScreening,
+    StoredParty, StoredScreening,
 };
 use utoipa::{OpenApi, ToSchema};
 
@@ -75,7 +77,7 @@ pub fn poll_interval() -> Option<Duration> {
     components(schemas(
         ScreenRequest, BatchRequest, BatchParty, ScreenResponse, BatchResponse, HitDto, ExplanationDto, TokenPairDto,
         FeatureShareDto, LedgerReceipt, ListsResponse, SnapshotDto, SourceFileDto, RefreshResponse, RescreenSummary,
-        NewHitDto, NewHitsResponse, ErrorBody, ErrorDetail, crate::error::ProblemDto
+        RescreenFrom, NewHitDto, NewHitsResponse, ErrorBody, ErrorDetail, crate::error::ProblemDto
     )),
     tags((name = "screening", description = "Restricted-party screening against the US lists (OFAC SDN and non-SDN, trade.gov CSL, BIS DPL)"))
 )]
@@ -294,6 +296,10 @@ pub struct ListsResponse {
 }
 
 /// What a re-screen after a list update found.
+///
+/// Each stored party is compared from the snapshot it was last screened or re-screened
+/// against, so one re-screen may compare from several snapshots (`from_snapshots`);
+/// `from_snapshot` and the entry counts are those of the snapshot most parties came from.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RescreenSummary {
     pub from_snapshot: i64,
@@ -306,6 +312,20 @@ pub struct RescreenSummary {
     /// Stored parties that could not be screened any more (for instance an invalid country).
     pub skipped: usize,
     pub new_hits: Vec<NewHitDto>,
+    /// Every snapshot parties were compared from, most parties first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub from_snapshots: Vec<RescreenFrom>,
+}
+
+/// The parties of one re-screen compared from one snapshot, and what changed since it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RescreenFrom {
+    pub from_snapshot: i64,
+    /// Stored parties compared from this snapshot.
+    pub parties: usize,
+    pub added: usize,
+    pub removed: usize,
+    pub changed: usize,
 }
 
 /// One new hit from re-screening.
@@ -407,7 +427,7 @@ impl ScreeningState {
     }
 
     /// Switches to the store's active snapshot if it is not the one in use, then re-screens
-    /// stored parties against its changes if that has not been done yet.
+    /// the stored parties not compared on it yet ([`rescreen_stored_parties`]).
     pub async fn refresh(&self) -> anyhow::Result<RefreshResponse> {
         let _guard = self.refresh_lock.lock().await;
         let Some(active) = self.store.active_snapshot().await? else {
@@ -430,28 +450,22 @@ impl ScreeningState {
         } else {
             current.expect("not switched means a snapshot is loaded")
         };
+        // Re-screen when this snapshot's changes were never gone through, or when parties were
+        // last compared on another snapshot (after a roll-back, or screened meanwhile by a
+        // server still on an older one).
         let mut summary = None;
-        if loaded.info.rescreened_at.is_none()
-            && self
-                .store
-                .snapshot(loaded.info.id)
-                .await?
-                .rescreened_at
-                .is_none()
-        {
-            if let Some(previous) = previous_snapshot(self.store.as_ref(), loaded.info.id).await? {
-                let report = rescreen(
-                    self.store.clone(),
-                    &previous,
-                    &loaded.info,
-                    loaded.screener.clone(),
-                )
-                .await?;
+        let stored = self.store.snapshot(loaded.info.id).await?;
+        if stored.rescreened_at.is_none() || self.store.parties_behind(loaded.info.id).await? > 0 {
+            if let Some(report) =
+                rescreen_stored_parties(self.store.clone(), &stored, loaded.screener.clone())
+                    .await?
+            {
                 self.new_hits
                     .fetch_add(report.new_hits.len() as u64, Ordering::Relaxed);
                 tracing::info!(
-                    from = previous.id,
+                    from = report.from_snapshot,
                     to = loaded.info.id,
+                    parties = report.parties,
                     new_hits = report.new_hits.len(),
                     "re-screened stored parties"
                 );
@@ -513,59 +527,157 @@ pub async fn previous_snapshot(
 }
 
 /// Re-screens every stored party against the entries of `to` that are new or changed since
-/// `from`, records the hits as new hits (once per party, snapshot and entity) and marks `to` as
-/// re-screened. `screener` must be built over `to`. Returns the hits recorded by this call.
+/// `from` (an explicit pair, as `stackport rescreen --from --to` asks), records the hits as new
+/// hits (once per party, snapshot and entity) and marks `to` as re-screened. Parties last
+/// compared on `from` are recorded as compared on `to`. `screener` must be built over `to`.
+/// Returns the hits recorded by this call.
 pub async fn rescreen(
     store: Arc<dyn Storage>,
     from: &SnapshotInfo,
     to: &SnapshotInfo,
     screener: Arc<Screener>,
 ) -> anyhow::Result<RescreenSummary> {
-    let old = store.snapshot_entities(from.id).await?;
-    let new = store.snapshot_entities(to.id).await?;
-    let d = diff::diff(&old, &new);
-    drop((old, new));
     let parties = store.parties().await?;
-    let party_count = parties.len();
-    let (from_id, to_id) = (from.id, to.id);
-    let changed: HashSet<String> = d.changed.iter().cloned().collect();
-    let targets: HashSet<String> = d.added_or_changed().map(str::to_string).collect();
-    let names: HashMap<String, String> = parties
-        .iter()
-        .map(|p| (p.id.clone(), p.name.clone()))
-        .collect();
-    // Scoring is CPU work: off the async threads.
-    let (found, skipped) = tokio::task::spawn_blocking(move || {
-        let mut found = Vec::new();
-        let mut skipped = 0usize;
-        if targets.is_empty() {
-            return (found, skipped);
+    let ids: Vec<String> = parties.iter().map(|p| p.id.clone()).collect();
+    let summary = compare(store.clone(), to, screener, vec![(from.id, parties)]).await?;
+    store
+        .mark_parties_compared(&ids, Some(from.id), to.id)
+        .await?;
+    store.mark_rescreened(to.id).await?;
+    Ok(summary)
+}
+
+/// Re-screens each stored party against the entries of `to` that are new or changed since the
+/// snapshot the party was last screened or re-screened against, records the hits as new hits
+/// and records every party covered as compared on `to`; marks `to` as re-screened. Parties
+/// already compared on `to` are left out. `screener` must be built over `to`.
+///
+/// Parties stored before their last snapshot was recorded are compared from the snapshot
+/// loaded before `to` (the highest id below it), unless `to` was re-screened already: the
+/// re-screen that marked it covered every party stored then.
+///
+/// `None` when there is nothing to compare from: no party to re-screen and no snapshot
+/// before `to`.
+pub async fn rescreen_stored_parties(
+    store: Arc<dyn Storage>,
+    to: &SnapshotInfo,
+    screener: Arc<Screener>,
+) -> anyhow::Result<Option<RescreenSummary>> {
+    let previous = previous_snapshot(store.as_ref(), to.id)
+        .await?
+        .map(|s| s.id);
+    let unrecorded_from = if to.rescreened_at.is_some() {
+        Some(to.id)
+    } else {
+        previous
+    };
+    // Grouped by the snapshot compared from; `recorded` keeps, per party, the last snapshot as
+    // stored, which marking them compared checks again.
+    let mut groups: BTreeMap<i64, Vec<StoredParty>> = BTreeMap::new();
+    let mut recorded: BTreeMap<Option<i64>, Vec<String>> = BTreeMap::new();
+    for p in store.parties().await? {
+        let from = p.last_snapshot_id.or(unrecorded_from);
+        if p.last_snapshot_id != Some(to.id) {
+            recorded
+                .entry(p.last_snapshot_id)
+                .or_default()
+                .push(p.id.clone());
         }
-        for p in &parties {
-            match screener.screen_against(&p.query(), &targets, RESCREEN_TOP, p.threshold) {
-                Ok(r) => {
-                    for h in &r.hits {
-                        found.push(NewHit {
-                            party_id: p.id.clone(),
-                            from_snapshot_id: from_id,
-                            to_snapshot_id: to_id,
-                            entity_id: h.entity.clone(),
-                            change: if changed.contains(&h.entity) {
-                                EntryChange::Changed
-                            } else {
-                                EntryChange::Added
-                            },
-                            score: h.score,
-                            hit: serde_json::to_value(h).unwrap_or(serde_json::Value::Null),
-                        });
-                    }
-                }
-                Err(_) => skipped += 1,
+        match from {
+            Some(from) if from != to.id => groups.entry(from).or_default().push(p),
+            _ => {}
+        }
+    }
+    let groups: Vec<(i64, Vec<StoredParty>)> = if groups.is_empty() {
+        // Nothing to compare: the summary still says what changed since the previous one.
+        match previous {
+            Some(previous) => vec![(previous, Vec::new())],
+            None => Vec::new(),
+        }
+    } else {
+        groups.into_iter().collect()
+    };
+    if groups.is_empty() {
+        return Ok(None);
+    }
+    let summary = compare(store.clone(), to, screener, groups).await?;
+    for (compared_from, ids) in &recorded {
+        store
+            .mark_parties_compared(ids, *compared_from, to.id)
+            .await?;
+    }
+    store.mark_rescreened(to.id).await?;
+    Ok(Some(summary))
+}
+
+/// Screens each group of parties against the entries of `to` new or changed since the group's
+/// snapshot, and records what they hit as new hits (each with its ledger entry). `groups` must
+/// not be empty.
+async fn compare(
+    store: Arc<dyn Storage>,
+    to: &SnapshotInfo,
+    screener: Arc<Screener>,
+    groups: Vec<(i64, Vec<StoredParty>)>,
+) -> anyhow::Result<RescreenSummary> {
+    let new = store.snapshot_entities(to.id).await?;
+    let to_id = to.id;
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut found = Vec::new();
+    let mut skipped = 0usize;
+    let mut bases: Vec<RescreenFrom> = Vec::with_capacity(groups.len());
+    for (from_id, parties) in groups {
+        // One read and one diff per snapshot compared from, whatever the number of parties.
+        let old = store.snapshot_entities(from_id).await?;
+        let d = diff::diff(&old, &new);
+        drop(old);
+        names.extend(parties.iter().map(|p| (p.id.clone(), p.name.clone())));
+        let base = RescreenFrom {
+            from_snapshot: from_id,
+            parties: parties.len(),
+            added: d.added.len(),
+            removed: d.removed.len(),
+            changed: d.changed.len(),
+        };
+        let changed: HashSet<String> = d.changed.iter().cloned().collect();
+        let targets: HashSet<String> = d.added_or_changed().map(str::to_string).collect();
+        let screener = screener.clone();
+        // Scoring is CPU work: off the async threads.
+        let (hits, group_skipped) = tokio::task::spawn_blocking(move || {
+            let mut found = Vec::new();
+            let mut skipped = 0usize;
+            if targets.is_empty() {
+                return (found, skipped);
             }
-        }
-        (found, skipped)
-    })
-    .await?;
+            for p in &parties {
+                match screener.screen_against(&p.query(), &targets, RESCREEN_TOP, p.threshold) {
+                    Ok(r) => {
+                        for h in &r.hits {
+                            found.push(NewHit {
+                                party_id: p.id.clone(),
+                                from_snapshot_id: from_id,
+                                to_snapshot_id: to_id,
+                                entity_id: h.entity.clone(),
+                                change: if changed.contains(&h.entity) {
+                                    EntryChange::Changed
+                                } else {
+                                    EntryChange::Added
+                                },
+                                score: h.score,
+                                hit: serde_json::to_value(h).unwrap_or(serde_json::Value::Null),
+                            });
+                        }
+                    }
+                    Err(_) => skipped += 1,
+                }
+            }
+            (found, skipped)
+        })
+        .await?;
+        found.extend(hits);
+        skipped += group_skipped;
+        bases.push(base);
+    }
+    drop(new);
     // Each new hit is a screening decision too: recorded in the ledger with its row.
     let lists_version = to.hash.clone();
     let entry = |_: usize, h: &StoredNewHit| -> Result<String, StoreError> {
@@ -593,19 +705,29 @@ pub async fn rescreen(
         .into_iter()
         .map(|(h, _)| h)
         .collect();
-    store.mark_rescreened(to.id).await?;
+    // Most parties first; on a tie, the latest snapshot.
+    bases.sort_by(|a, b| {
+        b.parties
+            .cmp(&a.parties)
+            .then(b.from_snapshot.cmp(&a.from_snapshot))
+    });
+    let main = bases
+        .first()
+        .cloned()
+        .expect("compare is given at least one group");
     Ok(RescreenSummary {
-        from_snapshot: from.id,
+        from_snapshot: main.from_snapshot,
         to_snapshot: to.id,
-        added: d.added.len(),
-        removed: d.removed.len(),
-        changed: d.changed.len(),
-        parties: party_count,
+        added: main.added,
+        removed: main.removed,
+        changed: main.changed,
+        parties: bases.iter().map(|b| b.parties).sum(),
         skipped,
         new_hits: stored
             .iter()
             .map(|h| new_hit_dto(h, names.get(&h.hit.party_id).cloned()))
             .collect(),
+        from_snapshots: bases,
     })
 }
 

@@ -515,3 +515,162 @@ async fn without_a_snapshot_screening_is_unavailable() {
     })
     .await;
 }
+
+/// Screens one party over HTTP; returns its id and the snapshot it was screened on.
+async fn screen_party(c: &reqwest::Client, base: &str, name: &str) -> (String, i64) {
+    let (s, r) = post(
+        c,
+        format!("{base}/v1/screen"),
+        json!({"name": name, "type": "individual"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    (
+        r["party"].as_str().unwrap().to_string(),
+        r["snapshot"].as_i64().unwrap(),
+    )
+}
+
+/// The new hits of one party in a refresh's re-screen summary.
+fn hits_of<'a>(refresh: &'a Value, party: &str) -> Vec<&'a Value> {
+    refresh["rescreen"]["new_hits"]
+        .as_array()
+        .map(|a| a.iter().filter(|h| h["party"] == party).collect())
+        .unwrap_or_default()
+}
+
+/// Snapshot A: the OFAC non-SDN files; snapshot B: the same plus the BIS Denied Persons List.
+fn a_and_b() -> (stackport_screening::Snapshot, stackport_screening::Snapshot) {
+    let a = partial_lists(CONS);
+    let mut with_dpl: Vec<&str> = CONS.to_vec();
+    with_dpl.push("bis/dpl_2023-11.txt");
+    let b = partial_lists(&with_dpl);
+    (
+        stackport_screening::parse::load_dir(a.path()).unwrap(),
+        stackport_screening::parse::load_dir(b.path()).unwrap(),
+    )
+}
+
+/// A server on a store holding snapshot A (already re-screened, as a first snapshot is), and
+/// a denied person screened on it: the store, the server, A and the party's id.
+async fn on_a_with_a_party(
+    db: &stackport_store::testing::TestDb,
+    a: &stackport_screening::Snapshot,
+) -> (
+    Arc<dyn Storage>,
+    Running,
+    stackport_store::SnapshotInfo,
+    String,
+) {
+    let store = db.open().await;
+    let info_a = store.store_snapshot(a).await.unwrap();
+    store.mark_rescreened(info_a.id).await.unwrap();
+    let server = start(store.clone(), None).await;
+    let (party, on) =
+        screen_party(&reqwest::Client::new(), &server.base, "ABDUL MAJID SAIDI").await;
+    assert_eq!(on, info_a.id);
+    assert_eq!(
+        store.party(&party).await.unwrap().last_snapshot_id,
+        Some(info_a.id)
+    );
+    (store, server, info_a, party)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_roll_back_parties_are_compared_from_the_snapshot_they_last_saw() {
+    let (a, b) = a_and_b();
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    for_each_backend(|db| {
+        let (a, b) = (a.clone(), b.clone());
+        async move {
+            let (store, server, info_a, party) = on_a_with_a_party(&db, &a).await;
+            let c = reqwest::Client::new();
+            let base = &server.base;
+
+            // B adds the DPL: the party hits it.
+            let info_b = store.store_snapshot(&b).await.unwrap();
+            let (_, r) = post(&c, format!("{base}/v1/lists/refresh"), json!({})).await;
+            assert_eq!(r["rescreen"]["from_snapshot"], info_a.id, "{r}");
+            assert!(!hits_of(&r, &party).is_empty(), "{r}");
+            assert_eq!(
+                store.party(&party).await.unwrap().last_snapshot_id,
+                Some(info_b.id)
+            );
+
+            // Back to A (activated again): the party is compared from B, where it last was;
+            // the DPL entries are removed, which is no new hit.
+            store.activate_snapshot(info_a.id).await.unwrap();
+            let (_, r) = post(&c, format!("{base}/v1/lists/refresh"), json!({})).await;
+            assert_eq!(r["switched"], true, "{r}");
+            assert_eq!(r["rescreen"]["from_snapshot"], info_b.id, "{r}");
+            assert_eq!(r["rescreen"]["to_snapshot"], info_a.id, "{r}");
+            assert!(r["rescreen"]["removed"].as_u64().unwrap() > 600, "{r}");
+            assert!(hits_of(&r, &party).is_empty(), "{r}");
+            assert_eq!(
+                store.party(&party).await.unwrap().last_snapshot_id,
+                Some(info_a.id)
+            );
+
+            // B loaded again as a new snapshot: next to B by id it changes nothing, but the
+            // party last saw A, so the DPL hit is found again.
+            let info_b2 = store.store_snapshot(&b).await.unwrap();
+            let (_, r) = post(&c, format!("{base}/v1/lists/refresh"), json!({})).await;
+            let summary = &r["rescreen"];
+            assert_eq!(summary["from_snapshot"], info_a.id, "{r}");
+            assert_eq!(summary["to_snapshot"], info_b2.id, "{r}");
+            assert_eq!(summary["parties"], 1, "{r}");
+            assert_eq!(summary["from_snapshots"].as_array().unwrap().len(), 1);
+            let hits = hits_of(&r, &party);
+            assert!(!hits.is_empty(), "the DPL hit is found again: {r}");
+            assert!(hits.iter().all(|h| h["from_snapshot"] == info_a.id
+                && h["to_snapshot"] == info_b2.id
+                && h["change"] == "added"
+                && h["entity"].as_str().unwrap().starts_with("bis-dpl:")));
+            assert_eq!(
+                store.new_hits(info_b2.id).await.unwrap().len(),
+                summary["new_hits"].as_array().unwrap().len()
+            );
+
+            // Every party has been compared on B': nothing more to do.
+            let (_, again) = post(&c, format!("{base}/v1/lists/refresh"), json!({})).await;
+            assert!(again["rescreen"].is_null(), "{again}");
+            assert_eq!(store.parties_behind(info_b2.id).await.unwrap(), 0);
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_never_compared_on_is_not_taken_as_what_parties_saw() {
+    let (a, b) = a_and_b();
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    for_each_backend(|db| {
+        let (a, b) = (a.clone(), b.clone());
+        async move {
+            let (store, server, info_1, party) = on_a_with_a_party(&db, &a).await;
+            let c = reqwest::Client::new();
+            let base = &server.base;
+
+            // Snapshots 2 and 3 are loaded before the server refreshes: the same content, both
+            // with the DPL. Snapshot 2 was never compared on, so 2 -> 3 (nothing) is not what
+            // the party has to be compared on: 1 -> 3 is.
+            let info_2 = store.store_snapshot(&b).await.unwrap();
+            let info_3 = store.store_snapshot(&b).await.unwrap();
+            assert_eq!(info_2.hash, info_3.hash);
+            let (_, r) = post(&c, format!("{base}/v1/lists/refresh"), json!({})).await;
+            assert_eq!(r["in_use"], info_3.id, "{r}");
+            let summary = &r["rescreen"];
+            assert_eq!(summary["from_snapshot"], info_1.id, "{r}");
+            assert!(summary["added"].as_u64().unwrap() > 600, "{r}");
+            let hits = hits_of(&r, &party);
+            assert!(!hits.is_empty(), "{r}");
+            assert!(hits.iter().all(|h| h["from_snapshot"] == info_1.id));
+            assert!(store.new_hits(info_2.id).await.unwrap().is_empty());
+            assert_eq!(
+                store.party(&party).await.unwrap().last_snapshot_id,
+                Some(info_3.id)
+            );
+        }
+    })
+    .await;
+}

@@ -249,12 +249,14 @@ macro_rules! ledger_store_impl {
                 }
 
                 async fn ledger_save_checkpoint(&self, cp: &StoredCheckpoint) -> Result<(), StoreError> {
-                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO ledger_checkpoints (size, root, note) VALUES (");
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("INSERT INTO ledger_checkpoints (size, root, note, signed_at) VALUES (");
                     qb.push_bind(cp.size as i64)
                         .push(", ")
                         .push_bind(cp.root.0.to_vec())
                         .push(", ")
                         .push_bind(cp.note.as_str())
+                        .push(", ")
+                        .push_bind(crate::timestamp::now_micros())
                         .push(") ON CONFLICT (size) DO NOTHING");
                     qb.build().execute(&self.pool).await?;
                     Ok(())

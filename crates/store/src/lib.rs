@@ -7,6 +7,9 @@
 //! [`SqliteStore`] and [`PgStore`] in that domain's module. The server and the CLI hold an
 //! `Arc<dyn Storage>` and never know which database is behind it; one test suite
 //! (`tests/`) runs against both.
+//!
+//! Every time in the database is one integer: microseconds since the Unix epoch, UTC
+//! ([`timestamp`] holds the conversions).
 
 use std::sync::Arc;
 
@@ -17,6 +20,7 @@ pub mod proposals;
 pub mod screening;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod timestamp;
 
 pub use chips::{
     AlertRecord, ChipRecord, ChipStore, LandmarkAlertRecord, LandmarkMeasurementRecord,
@@ -129,6 +133,23 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// Ids per `IN (...)` list: far below SQLite's 32,766 bound parameters.
+pub(crate) const IDS_PER_LIST: usize = 500;
+
+/// Appends `IN (…)` with one bound parameter per id (at most [`IDS_PER_LIST`] of them).
+pub(crate) fn push_id_list<'a, DB>(qb: &mut sqlx::QueryBuilder<'a, DB>, ids: &'a [String])
+where
+    DB: sqlx::Database,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    qb.push("IN (");
+    let mut list = qb.separated(", ");
+    for id in ids {
+        list.push_bind(id.as_str());
+    }
+    list.push_unseparated(")");
 }
 
 /// Takes the exclusive lock of `DATABASE-migrate.lock` beside a SQLite file (`None` for an

@@ -13,8 +13,8 @@
 //! with its re-evaluation record and its ledger entry ([`ProposalStore::record_rereviews`]).
 //!
 //! One implementation for both backends, expanded once per backend like the ledger's: the SQL
-//! is the same, `QueryBuilder` writes each backend's placeholders. Times are unix
-//! milliseconds on both.
+//! is the same, `QueryBuilder` writes each backend's placeholders. Times are microseconds
+//! since the Unix epoch on both ([`crate::timestamp`]).
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -65,7 +65,7 @@ pub struct StoredProposal {
     pub checked_snapshot_id: i64,
     /// Ledger entry of the last review.
     pub ledger_index: u64,
-    /// Unix milliseconds.
+    /// Microseconds since the Unix epoch.
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -163,7 +163,7 @@ pub struct StoredReevaluation {
     #[serde(flatten)]
     pub reevaluation: Reevaluation,
     pub ledger_index: u64,
-    /// Unix milliseconds.
+    /// Microseconds since the Unix epoch.
     pub at: i64,
 }
 
@@ -246,12 +246,6 @@ pub fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-/// Now, unix milliseconds.
-fn now_ms() -> i64 {
-    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
-        .unwrap_or(i64::MAX)
-}
-
 fn index_col(v: i64, column: &str) -> Result<u64, StoreError> {
     u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{column} is negative ({v})")))
 }
@@ -273,9 +267,6 @@ fn to_json<T: Serialize + ?Sized>(what: &str, v: &T) -> Result<String, StoreErro
     serde_json::to_string(v)
         .map_err(|e| StoreError::Corrupt(format!("{what} does not serialise: {e}")))
 }
-
-/// Ids per `IN (...)` list: far below SQLite's 32,766 bound parameters.
-const IDS_PER_UPDATE: usize = 500;
 
 const SUMMARY_COLUMNS: &str =
     "id, consortium, date, verdict, list_snapshot_id, ledger_index, created_at, updated_at";
@@ -362,7 +353,7 @@ macro_rules! proposal_store_impl {
                     if items.is_empty() {
                         return Ok(Vec::new());
                     }
-                    let at = now_ms();
+                    let at = crate::timestamp::now_micros();
                     let mut tx = $begin(&self.pool).await?;
                     let entries: Vec<String> = items.iter().map(|i| i.ledger_entry.clone()).collect();
                     let receipts = crate::ledger::$ledger::append_in_tx(&mut *tx, &entries).await?;
@@ -446,14 +437,10 @@ macro_rules! proposal_store_impl {
 
                 async fn mark_proposals_checked(&self, ids: &[String], snapshot_id: i64) -> Result<u64, StoreError> {
                     let mut marked = 0;
-                    for chunk in ids.chunks(IDS_PER_UPDATE) {
+                    for chunk in ids.chunks(crate::IDS_PER_LIST) {
                         let mut qb = Builder::new("UPDATE proposals SET checked_snapshot_id = ");
-                        qb.push_bind(snapshot_id).push(" WHERE id IN (");
-                        let mut list = qb.separated(", ");
-                        for id in chunk {
-                            list.push_bind(id.as_str());
-                        }
-                        qb.push(")");
+                        qb.push_bind(snapshot_id).push(" WHERE id ");
+                        crate::push_id_list(&mut qb, chunk);
                         marked += qb.build().execute(&self.pool).await?.rows_affected();
                     }
                     Ok(marked)
@@ -470,7 +457,7 @@ macro_rules! proposal_store_impl {
                     if items.is_empty() {
                         return Ok(Vec::new());
                     }
-                    let at = now_ms();
+                    let at = crate::timestamp::now_micros();
                     let mut tx = $begin(&self.pool).await?;
                     // The new reviews first, each only where the row still holds the review it
                     // replaces; then the ledger entries of those stored, then their indexes.

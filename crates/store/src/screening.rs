@@ -8,13 +8,20 @@
 //!
 //! Parties are keyed by a hash of what describes them ([`party_id`]), so screening the same
 //! party again updates it rather than adding a row; every result is kept.
+//!
+//! One implementation for both backends, expanded once per backend like the ledger's and the
+//! proposals': the SQL is the same, written with PostgreSQL's `$N` placeholders that SQLite
+//! takes in its `?N` form. What does differ is named in one dialect module per backend (JSON
+//! columns, which PostgreSQL keeps as `JSONB`, and the bulk insert of a snapshot's entities).
+//! Times are microseconds since the Unix epoch on both ([`crate::timestamp`]).
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use stackport_screening::{Entity, PartyType, Query, ScreeningResult, Snapshot, SourceFile};
 use time::OffsetDateTime;
 
-use crate::ledger::{pg_impl, sqlite_impl, AppendReceipt};
+use crate::ledger::{pg_begin, sqlite_begin, AppendReceipt};
+use crate::timestamp::{from_micros, now, to_micros};
 use crate::{PgStore, SqliteStore, StoreError};
 
 /// A stored list snapshot.
@@ -51,6 +58,10 @@ pub struct StoredParty {
     pub first_screened: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
     pub last_screened: OffsetDateTime,
+    /// The snapshot the party was last screened or re-screened against: what re-screening
+    /// compares it from. `None` for parties stored before this was recorded.
+    #[serde(default)]
+    pub last_snapshot_id: Option<i64>,
 }
 
 impl StoredParty {
@@ -199,6 +210,19 @@ pub trait ScreeningStore {
     async fn party(&self, id: &str) -> Result<StoredParty, StoreError>;
     /// Every screening of one party, oldest first.
     async fn screenings(&self, party_id: &str) -> Result<Vec<StoredScreening>, StoreError>;
+    /// How many parties were last screened or re-screened against another snapshot than
+    /// `snapshot_id` (parties with none recorded are not counted).
+    async fn parties_behind(&self, snapshot_id: i64) -> Result<u64, StoreError>;
+    /// Records that parties were compared on `snapshot_id`: sets the last snapshot of each
+    /// party in `party_ids` whose last snapshot is still `compared_from` (`None`: none
+    /// recorded), so that a party screened meanwhile on another snapshot keeps that one.
+    /// Returns how many were set.
+    async fn mark_parties_compared(
+        &self,
+        party_ids: &[String],
+        compared_from: Option<i64>,
+        snapshot_id: i64,
+    ) -> Result<u64, StoreError>;
 
     /// Stores new hits in one transaction, skipping any already recorded for the same
     /// (party, snapshot, entity); returns those that were new.
@@ -244,54 +268,34 @@ fn ledger_index_col(v: Option<i64>, column: &str) -> Result<Option<u64>, StoreEr
 
 /// Ends a `record_*` transaction: appends the ledger entry of every stored item in the same
 /// transaction, notes each entry's index on its row, commits, and pairs items with receipts.
-macro_rules! record_in_ledger {
-    ($backend:ident, $tx:ident, $out:ident, $entry:ident, $update:literal) => {{
-        let entries = build_ledger_entries(&$out, $entry)?;
-        let receipts = $backend::append_in_tx(&mut *$tx, &entries).await?;
-        for (item, r) in $out.iter_mut().zip(&receipts) {
-            let index = i64::try_from(r.index)
-                .map_err(|_| StoreError::Corrupt(format!("ledger index {}", r.index)))?;
-            sqlx::query($update)
-                .bind(index)
-                .bind(item.id)
-                .execute(&mut *$tx)
-                .await?;
-            item.ledger_index = Some(r.index);
-        }
-        $tx.commit().await?;
-        Ok($out.into_iter().zip(receipts).collect())
-    }};
+trait Recorded {
+    /// The table whose `ledger_index` column records the entry.
+    const TABLE: &'static str;
+    fn id(&self) -> i64;
+    fn set_ledger_index(&mut self, index: u64);
+}
+
+impl Recorded for StoredScreening {
+    const TABLE: &'static str = "screening_results";
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn set_ledger_index(&mut self, index: u64) {
+        self.ledger_index = Some(index);
+    }
+}
+
+impl Recorded for StoredNewHit {
+    const TABLE: &'static str = "screening_new_hits";
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn set_ledger_index(&mut self, index: u64) {
+        self.ledger_index = Some(index);
+    }
 }
 
 // ---- shared helpers -------------------------------------------------------------------------
-
-/// Entities per multi-row INSERT statement. SQLite allows 32,766 bound parameters per
-/// statement (https://www.sqlite.org/limits.html#max_variable_number); 5 per row.
-const SQLITE_ROWS_PER_INSERT: usize = 1000;
-/// Entities per `UNNEST` insert on PostgreSQL: bounds one message's size.
-const PG_ROWS_PER_INSERT: usize = 5000;
-
-/// Now, to the microsecond (both databases keep microseconds).
-fn now() -> OffsetDateTime {
-    let t = OffsetDateTime::now_utc();
-    t.replace_nanosecond(t.nanosecond() / 1000 * 1000)
-        .expect("microsecond-rounded nanosecond is valid")
-}
-
-/// SQLite text form of a timestamp: fixed width, so that text order is time order.
-fn sqlite_time(t: OffsetDateTime) -> String {
-    let f = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-    );
-    t.to_offset(time::UtcOffset::UTC)
-        .format(&f)
-        .expect("timestamp formats")
-}
-
-fn parse_sqlite_time(column: &str, s: &str) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map_err(|e| StoreError::Corrupt(format!("{column} = {s:?} is not an RFC 3339 time: {e}")))
-}
 
 fn parse_party_type(s: Option<String>) -> Result<Option<PartyType>, StoreError> {
     match s {
@@ -337,541 +341,83 @@ fn usize_to_i64(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-// ---- SQLite ---------------------------------------------------------------------------------
-
-const SQLITE_SNAPSHOT_COLUMNS: &str = "id, hash, loaded_at, entity_count, active, rescreened_at";
-
-impl SqliteStore {
-    async fn sqlite_sources(&self, snapshot_id: i64) -> Result<Vec<SourceFile>, StoreError> {
-        let rows = sqlx::query("SELECT path, format, sha256, data_date, records, warnings FROM screening_snapshot_sources WHERE snapshot_id = ? ORDER BY position")
-            .bind(snapshot_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SourceFile {
-                    path: r.try_get("path")?,
-                    format: r.try_get("format")?,
-                    sha256: r.try_get("sha256")?,
-                    data_date: r.try_get("data_date")?,
-                    records: usize::try_from(r.try_get::<i64, _>("records")?).unwrap_or(0),
-                    warnings: from_json("source warnings", &r.try_get::<String, _>("warnings")?)?,
-                })
-            })
-            .collect()
-    }
-
-    async fn sqlite_snapshot_info(
-        &self,
-        r: &sqlx::sqlite::SqliteRow,
-    ) -> Result<SnapshotInfo, StoreError> {
-        let id: i64 = r.try_get("id")?;
-        let rescreened: Option<String> = r.try_get("rescreened_at")?;
-        Ok(SnapshotInfo {
-            id,
-            hash: r.try_get("hash")?,
-            loaded_at: parse_sqlite_time("loaded_at", &r.try_get::<String, _>("loaded_at")?)?,
-            entity_count: r.try_get("entity_count")?,
-            active: r.try_get::<i64, _>("active")? == 1,
-            rescreened_at: rescreened
-                .map(|s| parse_sqlite_time("rescreened_at", &s))
-                .transpose()?,
-            sources: self.sqlite_sources(id).await?,
-        })
-    }
+fn usize_to_i32(n: usize, what: &str) -> Result<i32, StoreError> {
+    i32::try_from(n).map_err(|_| StoreError::Config(format!("too many {what} ({n})")))
 }
 
-fn sqlite_party(r: &sqlx::sqlite::SqliteRow) -> Result<StoredParty, StoreError> {
-    Ok(StoredParty {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        party_type: parse_party_type(r.try_get("party_type")?)?,
-        country: r.try_get("country")?,
-        dob: r.try_get("dob")?,
-        identifiers: from_json("party identifiers", &r.try_get::<String, _>("identifiers")?)?,
-        threshold: r.try_get("threshold")?,
-        first_screened: parse_sqlite_time(
-            "first_screened",
-            &r.try_get::<String, _>("first_screened")?,
-        )?,
-        last_screened: parse_sqlite_time(
-            "last_screened",
-            &r.try_get::<String, _>("last_screened")?,
-        )?,
-    })
-}
+const SNAPSHOT_COLUMNS: &str = "id, hash, loaded_at, entity_count, active, rescreened_at";
 
-fn sqlite_screening(r: &sqlx::sqlite::SqliteRow) -> Result<StoredScreening, StoreError> {
-    Ok(StoredScreening {
-        id: r.try_get("id")?,
-        party_id: r.try_get("party_id")?,
-        snapshot_id: r.try_get("snapshot_id")?,
-        threshold: r.try_get("threshold")?,
-        algorithm: r.try_get("algorithm")?,
-        hit_count: r.try_get("hit_count")?,
-        hits: from_json("screening hits", &r.try_get::<String, _>("hits")?)?,
-        screened_at: parse_sqlite_time("screened_at", &r.try_get::<String, _>("screened_at")?)?,
-        ledger_index: ledger_index_col(
-            r.try_get("ledger_index")?,
-            "screening_results.ledger_index",
-        )?,
-    })
-}
+// ---- what differs between the backends ------------------------------------------------------
 
-fn sqlite_new_hit(r: &sqlx::sqlite::SqliteRow) -> Result<StoredNewHit, StoreError> {
-    Ok(StoredNewHit {
-        id: r.try_get("id")?,
-        hit: NewHit {
-            party_id: r.try_get("party_id")?,
-            from_snapshot_id: r.try_get("from_snapshot_id")?,
-            to_snapshot_id: r.try_get("to_snapshot_id")?,
-            entity_id: r.try_get("entity_id")?,
-            change: EntryChange::parse(&r.try_get::<String, _>("change")?)?,
-            score: r.try_get("score")?,
-            hit: from_json("new hit", &r.try_get::<String, _>("hit")?)?,
-        },
-        found_at: parse_sqlite_time("found_at", &r.try_get::<String, _>("found_at")?)?,
-        ledger_index: ledger_index_col(
-            r.try_get("ledger_index")?,
-            "screening_new_hits.ledger_index",
-        )?,
-    })
-}
+/// SQLite: JSON is text; entities go in as multi-row `INSERT … VALUES`.
+mod sqlite_dialect {
+    use super::*;
 
-#[async_trait::async_trait]
-impl ScreeningStore for SqliteStore {
-    async fn snapshots(&self) -> Result<Vec<SnapshotInfo>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {SQLITE_SNAPSHOT_COLUMNS} FROM screening_snapshots ORDER BY id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(self.sqlite_snapshot_info(r).await?);
-        }
-        Ok(out)
+    /// PostgreSQL's `$N` placeholders in SQLite's numbered `?N` form.
+    pub(super) fn sql(sql: &str) -> String {
+        sql.replace('$', "?")
     }
+    /// Cast of a bound JSON text to the JSON column type (none: the column is text).
+    pub(super) const JSON_IN: &str = "";
+    /// Cast of a JSON column to text (none).
+    pub(super) const JSON_OUT: &str = "";
 
-    async fn snapshot(&self, id: i64) -> Result<SnapshotInfo, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {SQLITE_SNAPSHOT_COLUMNS} FROM screening_snapshots WHERE id = ?"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("list snapshot {id}")))?;
-        self.sqlite_snapshot_info(&row).await
-    }
+    /// Entities per multi-row INSERT statement. SQLite allows 32,766 bound parameters per
+    /// statement (https://www.sqlite.org/limits.html#max_variable_number); 5 per row.
+    const ROWS_PER_INSERT: usize = 1000;
 
-    async fn active_snapshot(&self) -> Result<Option<SnapshotInfo>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {SQLITE_SNAPSHOT_COLUMNS} FROM screening_snapshots WHERE active = 1"
-        ))
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some(r) => Ok(Some(self.sqlite_snapshot_info(&r).await?)),
-            None => Ok(None),
-        }
-    }
-
-    async fn store_snapshot(&self, snapshot: &Snapshot) -> Result<SnapshotInfo, StoreError> {
-        let rows = entity_rows(snapshot)?;
-        let loaded_at = sqlite_time(now());
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE screening_snapshots SET active = 0 WHERE active = 1")
-            .execute(&mut *tx)
-            .await?;
-        let id: i64 = sqlx::query_scalar("INSERT INTO screening_snapshots (hash, loaded_at, entity_count, active) VALUES (?, ?, ?, 1) RETURNING id")
-            .bind(snapshot.hash())
-            .bind(&loaded_at)
-            .bind(usize_to_i64(snapshot.entities.len()))
-            .fetch_one(&mut *tx)
-            .await?;
-        for (position, s) in snapshot.sources.iter().enumerate() {
-            sqlx::query("INSERT INTO screening_snapshot_sources (snapshot_id, position, path, format, sha256, data_date, records, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-                .bind(id)
-                .bind(usize_to_i64(position))
-                .bind(&s.path)
-                .bind(&s.format)
-                .bind(&s.sha256)
-                .bind(&s.data_date)
-                .bind(usize_to_i64(s.records))
-                .bind(to_json("source warnings", &s.warnings)?)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for (chunk_no, chunk) in rows.chunks(SQLITE_ROWS_PER_INSERT).enumerate() {
+    pub(super) async fn insert_entities(
+        conn: &mut sqlx::SqliteConnection,
+        snapshot_id: i64,
+        rows: &[EntityRow],
+    ) -> Result<(), StoreError> {
+        for (chunk_no, chunk) in rows.chunks(ROWS_PER_INSERT).enumerate() {
             let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
                 "INSERT INTO screening_entities (snapshot_id, seq, entity_id, fingerprint, body) ",
             );
-            qb.push_values(chunk.iter().enumerate(), |mut b, (i, row)| {
-                b.push_bind(id)
-                    .push_bind(usize_to_i64(chunk_no * SQLITE_ROWS_PER_INSERT + i))
+            let base = chunk_no * ROWS_PER_INSERT;
+            let mut seqs = Vec::with_capacity(chunk.len());
+            for i in 0..chunk.len() {
+                seqs.push(usize_to_i32(base + i, "entities")?);
+            }
+            qb.push_values(chunk.iter().zip(seqs), |mut b, (row, seq)| {
+                b.push_bind(snapshot_id)
+                    .push_bind(seq)
                     .push_bind(&row.id)
                     .push_bind(&row.fingerprint)
                     .push_bind(&row.body);
             });
-            qb.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        self.snapshot(id).await
-    }
-
-    async fn activate_snapshot(&self, id: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE screening_snapshots SET active = 0 WHERE active = 1")
-            .execute(&mut *tx)
-            .await?;
-        let n = sqlx::query("UPDATE screening_snapshots SET active = 1 WHERE id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound(format!("list snapshot {id}")));
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn snapshot_entities(&self, id: i64) -> Result<Vec<Entity>, StoreError> {
-        // Existence first, so that an unknown id is an error rather than an empty list.
-        self.snapshot(id).await?;
-        let bodies: Vec<String> = sqlx::query_scalar(
-            "SELECT body FROM screening_entities WHERE snapshot_id = ? ORDER BY seq",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        bodies
-            .iter()
-            .map(|b| from_json("stored entity", b))
-            .collect()
-    }
-
-    async fn mark_rescreened(&self, id: i64) -> Result<(), StoreError> {
-        let n = sqlx::query("UPDATE screening_snapshots SET rescreened_at = ? WHERE id = ?")
-            .bind(sqlite_time(now()))
-            .bind(id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound(format!("list snapshot {id}")));
+            qb.build().execute(&mut *conn).await?;
         }
         Ok(())
     }
-
-    async fn record_screenings(
-        &self,
-        records: &[ScreeningRecord],
-        ledger_entry: LedgerEntryFn<'_, StoredScreening>,
-    ) -> Result<Vec<(StoredScreening, AppendReceipt)>, StoreError> {
-        let at = now();
-        let at_text = sqlite_time(at);
-        // IMMEDIATE: this transaction appends to the ledger (crate::ledger).
-        let mut tx = crate::ledger::sqlite_begin(&self.pool).await?;
-        let mut out = Vec::with_capacity(records.len());
-        for rec in records {
-            let pid = party_id(&rec.party);
-            let p = &rec.party;
-            sqlx::query(
-                "INSERT INTO screening_parties (id, name, party_type, country, dob, identifiers, threshold, first_screened, last_screened)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (id) DO UPDATE SET last_screened = excluded.last_screened, threshold = excluded.threshold",
-            )
-            .bind(&pid)
-            .bind(p.name.trim())
-            .bind(p.party_type.map(PartyType::as_str))
-            .bind(p.country.as_deref().map(|c| c.trim().to_ascii_uppercase()))
-            .bind(p.dob.as_deref().map(str::trim))
-            .bind(to_json("party identifiers", &p.identifiers)?)
-            .bind(rec.result.threshold)
-            .bind(&at_text)
-            .bind(&at_text)
-            .execute(&mut *tx)
-            .await?;
-            let hits = serde_json::to_value(&rec.result.hits)
-                .map_err(|e| StoreError::Corrupt(format!("hits do not serialise: {e}")))?;
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO screening_results (party_id, snapshot_id, threshold, algorithm, hit_count, hits, screened_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(&pid)
-            .bind(rec.snapshot_id)
-            .bind(rec.result.threshold)
-            .bind(&rec.result.algorithm)
-            .bind(usize_to_i64(rec.result.hits.len()))
-            .bind(hits.to_string())
-            .bind(&at_text)
-            .fetch_one(&mut *tx)
-            .await?;
-            out.push(StoredScreening {
-                id,
-                party_id: pid,
-                snapshot_id: rec.snapshot_id,
-                threshold: rec.result.threshold,
-                algorithm: rec.result.algorithm.clone(),
-                hit_count: usize_to_i64(rec.result.hits.len()),
-                hits,
-                screened_at: at,
-                ledger_index: None,
-            });
-        }
-        record_in_ledger!(
-            sqlite_impl,
-            tx,
-            out,
-            ledger_entry,
-            "UPDATE screening_results SET ledger_index = ? WHERE id = ?"
-        )
-    }
-
-    async fn parties(&self) -> Result<Vec<StoredParty>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM screening_parties ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(sqlite_party).collect()
-    }
-
-    async fn party(&self, id: &str) -> Result<StoredParty, StoreError> {
-        let row = sqlx::query("SELECT * FROM screening_parties WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("party {id}")))?;
-        sqlite_party(&row)
-    }
-
-    async fn screenings(&self, party_id: &str) -> Result<Vec<StoredScreening>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM screening_results WHERE party_id = ? ORDER BY id")
-            .bind(party_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(sqlite_screening).collect()
-    }
-
-    async fn record_new_hits(
-        &self,
-        hits: &[NewHit],
-        ledger_entry: LedgerEntryFn<'_, StoredNewHit>,
-    ) -> Result<Vec<(StoredNewHit, AppendReceipt)>, StoreError> {
-        let at = now();
-        let at_text = sqlite_time(at);
-        // IMMEDIATE: this transaction appends to the ledger (crate::ledger).
-        let mut tx = crate::ledger::sqlite_begin(&self.pool).await?;
-        let mut out = Vec::new();
-        for h in hits {
-            let id: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO screening_new_hits (party_id, from_snapshot_id, to_snapshot_id, entity_id, change, score, hit, found_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (party_id, to_snapshot_id, entity_id) DO NOTHING RETURNING id",
-            )
-            .bind(&h.party_id)
-            .bind(h.from_snapshot_id)
-            .bind(h.to_snapshot_id)
-            .bind(&h.entity_id)
-            .bind(h.change.as_str())
-            .bind(h.score)
-            .bind(h.hit.to_string())
-            .bind(&at_text)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(id) = id {
-                out.push(StoredNewHit {
-                    id,
-                    hit: h.clone(),
-                    found_at: at,
-                    ledger_index: None,
-                });
-            }
-        }
-        record_in_ledger!(
-            sqlite_impl,
-            tx,
-            out,
-            ledger_entry,
-            "UPDATE screening_new_hits SET ledger_index = ? WHERE id = ?"
-        )
-    }
-
-    async fn new_hits(&self, to_snapshot_id: i64) -> Result<Vec<StoredNewHit>, StoreError> {
-        let rows =
-            sqlx::query("SELECT * FROM screening_new_hits WHERE to_snapshot_id = ? ORDER BY id")
-                .bind(to_snapshot_id)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter().map(sqlite_new_hit).collect()
-    }
 }
 
-// ---- PostgreSQL -----------------------------------------------------------------------------
+/// PostgreSQL: JSON columns are `JSONB`, bound and read as text with a cast; entities go in as
+/// arrays that `UNNEST` turns into rows.
+mod pg_dialect {
+    use super::*;
 
-const PG_SNAPSHOT_COLUMNS: &str = "id, hash, loaded_at, entity_count, active, rescreened_at";
-
-impl PgStore {
-    async fn pg_sources(&self, snapshot_id: i64) -> Result<Vec<SourceFile>, StoreError> {
-        let rows = sqlx::query("SELECT path, format, sha256, data_date, records, warnings::text AS warnings FROM screening_snapshot_sources WHERE snapshot_id = $1 ORDER BY position")
-            .bind(snapshot_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(SourceFile {
-                    path: r.try_get("path")?,
-                    format: r.try_get("format")?,
-                    sha256: r.try_get("sha256")?,
-                    data_date: r.try_get("data_date")?,
-                    records: usize::try_from(r.try_get::<i64, _>("records")?).unwrap_or(0),
-                    warnings: from_json("source warnings", &r.try_get::<String, _>("warnings")?)?,
-                })
-            })
-            .collect()
+    pub(super) fn sql(sql: &str) -> String {
+        sql.to_string()
     }
+    pub(super) const JSON_IN: &str = "::jsonb";
+    pub(super) const JSON_OUT: &str = "::text";
 
-    async fn pg_snapshot_info(
-        &self,
-        r: &sqlx::postgres::PgRow,
-    ) -> Result<SnapshotInfo, StoreError> {
-        let id: i64 = r.try_get("id")?;
-        Ok(SnapshotInfo {
-            id,
-            hash: r.try_get("hash")?,
-            loaded_at: r.try_get("loaded_at")?,
-            entity_count: r.try_get("entity_count")?,
-            active: r.try_get("active")?,
-            rescreened_at: r.try_get("rescreened_at")?,
-            sources: self.pg_sources(id).await?,
-        })
-    }
-}
+    /// Entities per `UNNEST` insert: bounds one message's size.
+    const ROWS_PER_INSERT: usize = 5000;
 
-fn pg_party(r: &sqlx::postgres::PgRow) -> Result<StoredParty, StoreError> {
-    Ok(StoredParty {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        party_type: parse_party_type(r.try_get("party_type")?)?,
-        country: r.try_get("country")?,
-        dob: r.try_get("dob")?,
-        identifiers: from_json("party identifiers", &r.try_get::<String, _>("identifiers")?)?,
-        threshold: r.try_get("threshold")?,
-        first_screened: r.try_get("first_screened")?,
-        last_screened: r.try_get("last_screened")?,
-    })
-}
-
-fn pg_screening(r: &sqlx::postgres::PgRow) -> Result<StoredScreening, StoreError> {
-    Ok(StoredScreening {
-        id: r.try_get("id")?,
-        party_id: r.try_get("party_id")?,
-        snapshot_id: r.try_get("snapshot_id")?,
-        threshold: r.try_get("threshold")?,
-        algorithm: r.try_get("algorithm")?,
-        hit_count: i64::from(r.try_get::<i32, _>("hit_count")?),
-        hits: from_json("screening hits", &r.try_get::<String, _>("hits")?)?,
-        screened_at: r.try_get("screened_at")?,
-        ledger_index: ledger_index_col(
-            r.try_get("ledger_index")?,
-            "screening_results.ledger_index",
-        )?,
-    })
-}
-
-fn pg_new_hit(r: &sqlx::postgres::PgRow) -> Result<StoredNewHit, StoreError> {
-    Ok(StoredNewHit {
-        id: r.try_get("id")?,
-        hit: NewHit {
-            party_id: r.try_get("party_id")?,
-            from_snapshot_id: r.try_get("from_snapshot_id")?,
-            to_snapshot_id: r.try_get("to_snapshot_id")?,
-            entity_id: r.try_get("entity_id")?,
-            change: EntryChange::parse(&r.try_get::<String, _>("change")?)?,
-            score: r.try_get("score")?,
-            hit: from_json("new hit", &r.try_get::<String, _>("hit")?)?,
-        },
-        found_at: r.try_get("found_at")?,
-        ledger_index: ledger_index_col(
-            r.try_get("ledger_index")?,
-            "screening_new_hits.ledger_index",
-        )?,
-    })
-}
-
-/// JSONB columns are read as text (`::text`) and parsed with serde, like SQLite's.
-const PG_PARTY_COLUMNS: &str = "id, name, party_type, country, dob, identifiers::text AS identifiers, threshold, first_screened, last_screened";
-const PG_SCREENING_COLUMNS: &str = "id, party_id, snapshot_id, threshold, algorithm, hit_count, hits::text AS hits, screened_at, ledger_index";
-const PG_NEW_HIT_COLUMNS: &str = "id, party_id, from_snapshot_id, to_snapshot_id, entity_id, change, score, hit::text AS hit, found_at, ledger_index";
-
-#[async_trait::async_trait]
-impl ScreeningStore for PgStore {
-    async fn snapshots(&self) -> Result<Vec<SnapshotInfo>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {PG_SNAPSHOT_COLUMNS} FROM screening_snapshots ORDER BY id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(self.pg_snapshot_info(r).await?);
-        }
-        Ok(out)
-    }
-
-    async fn snapshot(&self, id: i64) -> Result<SnapshotInfo, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {PG_SNAPSHOT_COLUMNS} FROM screening_snapshots WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("list snapshot {id}")))?;
-        self.pg_snapshot_info(&row).await
-    }
-
-    async fn active_snapshot(&self) -> Result<Option<SnapshotInfo>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {PG_SNAPSHOT_COLUMNS} FROM screening_snapshots WHERE active"
-        ))
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some(r) => Ok(Some(self.pg_snapshot_info(&r).await?)),
-            None => Ok(None),
-        }
-    }
-
-    async fn store_snapshot(&self, snapshot: &Snapshot) -> Result<SnapshotInfo, StoreError> {
-        let rows = entity_rows(snapshot)?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE screening_snapshots SET active = FALSE WHERE active")
-            .execute(&mut *tx)
-            .await?;
-        let id: i64 = sqlx::query_scalar("INSERT INTO screening_snapshots (hash, loaded_at, entity_count, active) VALUES ($1, $2, $3, TRUE) RETURNING id")
-            .bind(snapshot.hash())
-            .bind(now())
-            .bind(usize_to_i64(snapshot.entities.len()))
-            .fetch_one(&mut *tx)
-            .await?;
-        for (position, s) in snapshot.sources.iter().enumerate() {
-            sqlx::query("INSERT INTO screening_snapshot_sources (snapshot_id, position, path, format, sha256, data_date, records, warnings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)")
-                .bind(id)
-                .bind(i32::try_from(position).map_err(|_| StoreError::Config("too many source files".into()))?)
-                .bind(&s.path)
-                .bind(&s.format)
-                .bind(&s.sha256)
-                .bind(&s.data_date)
-                .bind(usize_to_i64(s.records))
-                .bind(to_json("source warnings", &s.warnings)?)
-                .execute(&mut *tx)
-                .await?;
-        }
-        // One statement per chunk: the columns travel as arrays and UNNEST turns them into rows,
-        // so 15,000 entities are three round trips rather than 15,000.
-        for (chunk_no, chunk) in rows.chunks(PG_ROWS_PER_INSERT).enumerate() {
-            let base = chunk_no * PG_ROWS_PER_INSERT;
-            let seqs: Vec<i32> = (0..chunk.len())
-                .map(|i| i32::try_from(base + i).unwrap_or(i32::MAX))
-                .collect();
+    pub(super) async fn insert_entities(
+        conn: &mut sqlx::PgConnection,
+        snapshot_id: i64,
+        rows: &[EntityRow],
+    ) -> Result<(), StoreError> {
+        // One statement per chunk, so 15,000 entities are three round trips rather than 15,000.
+        for (chunk_no, chunk) in rows.chunks(ROWS_PER_INSERT).enumerate() {
+            let base = chunk_no * ROWS_PER_INSERT;
+            let seqs = (0..chunk.len())
+                .map(|i| usize_to_i32(base + i, "entities"))
+                .collect::<Result<Vec<i32>, _>>()?;
             let ids: Vec<&str> = chunk.iter().map(|r| r.id.as_str()).collect();
             let fps: Vec<&str> = chunk.iter().map(|r| r.fingerprint.as_str()).collect();
             let bodies: Vec<&str> = chunk.iter().map(|r| r.body.as_str()).collect();
@@ -879,200 +425,403 @@ impl ScreeningStore for PgStore {
                 "INSERT INTO screening_entities (snapshot_id, seq, entity_id, fingerprint, body)
                  SELECT $1, s, i, f, b::jsonb FROM UNNEST($2::int4[], $3::text[], $4::text[], $5::text[]) AS t(s, i, f, b)",
             )
-            .bind(id)
+            .bind(snapshot_id)
             .bind(&seqs)
             .bind(&ids)
             .bind(&fps)
             .bind(&bodies)
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await?;
-        }
-        tx.commit().await?;
-        self.snapshot(id).await
-    }
-
-    async fn activate_snapshot(&self, id: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE screening_snapshots SET active = FALSE WHERE active")
-            .execute(&mut *tx)
-            .await?;
-        let n = sqlx::query("UPDATE screening_snapshots SET active = TRUE WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound(format!("list snapshot {id}")));
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn snapshot_entities(&self, id: i64) -> Result<Vec<Entity>, StoreError> {
-        self.snapshot(id).await?;
-        let bodies: Vec<String> = sqlx::query_scalar(
-            "SELECT body::text FROM screening_entities WHERE snapshot_id = $1 ORDER BY seq",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        bodies
-            .iter()
-            .map(|b| from_json("stored entity", b))
-            .collect()
-    }
-
-    async fn mark_rescreened(&self, id: i64) -> Result<(), StoreError> {
-        let n = sqlx::query("UPDATE screening_snapshots SET rescreened_at = $1 WHERE id = $2")
-            .bind(now())
-            .bind(id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound(format!("list snapshot {id}")));
         }
         Ok(())
-    }
-
-    async fn record_screenings(
-        &self,
-        records: &[ScreeningRecord],
-        ledger_entry: LedgerEntryFn<'_, StoredScreening>,
-    ) -> Result<Vec<(StoredScreening, AppendReceipt)>, StoreError> {
-        let at = now();
-        let mut tx = self.pool.begin().await?;
-        let mut out = Vec::with_capacity(records.len());
-        for rec in records {
-            let pid = party_id(&rec.party);
-            let p = &rec.party;
-            sqlx::query(
-                "INSERT INTO screening_parties (id, name, party_type, country, dob, identifiers, threshold, first_screened, last_screened)
-                 VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $8)
-                 ON CONFLICT (id) DO UPDATE SET last_screened = excluded.last_screened, threshold = excluded.threshold",
-            )
-            .bind(&pid)
-            .bind(p.name.trim())
-            .bind(p.party_type.map(PartyType::as_str))
-            .bind(p.country.as_deref().map(|c| c.trim().to_ascii_uppercase()))
-            .bind(p.dob.as_deref().map(str::trim))
-            .bind(to_json("party identifiers", &p.identifiers)?)
-            .bind(rec.result.threshold)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-            let hits = serde_json::to_value(&rec.result.hits)
-                .map_err(|e| StoreError::Corrupt(format!("hits do not serialise: {e}")))?;
-            let hit_count = i32::try_from(rec.result.hits.len()).unwrap_or(i32::MAX);
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO screening_results (party_id, snapshot_id, threshold, algorithm, hit_count, hits, screened_at) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7) RETURNING id",
-            )
-            .bind(&pid)
-            .bind(rec.snapshot_id)
-            .bind(rec.result.threshold)
-            .bind(&rec.result.algorithm)
-            .bind(hit_count)
-            .bind(hits.to_string())
-            .bind(at)
-            .fetch_one(&mut *tx)
-            .await?;
-            out.push(StoredScreening {
-                id,
-                party_id: pid,
-                snapshot_id: rec.snapshot_id,
-                threshold: rec.result.threshold,
-                algorithm: rec.result.algorithm.clone(),
-                hit_count: i64::from(hit_count),
-                hits,
-                screened_at: at,
-                ledger_index: None,
-            });
-        }
-        record_in_ledger!(
-            pg_impl,
-            tx,
-            out,
-            ledger_entry,
-            "UPDATE screening_results SET ledger_index = $1 WHERE id = $2"
-        )
-    }
-
-    async fn parties(&self) -> Result<Vec<StoredParty>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {PG_PARTY_COLUMNS} FROM screening_parties ORDER BY id"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(pg_party).collect()
-    }
-
-    async fn party(&self, id: &str) -> Result<StoredParty, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {PG_PARTY_COLUMNS} FROM screening_parties WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("party {id}")))?;
-        pg_party(&row)
-    }
-
-    async fn screenings(&self, party_id: &str) -> Result<Vec<StoredScreening>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {PG_SCREENING_COLUMNS} FROM screening_results WHERE party_id = $1 ORDER BY id"
-        ))
-        .bind(party_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(pg_screening).collect()
-    }
-
-    async fn record_new_hits(
-        &self,
-        hits: &[NewHit],
-        ledger_entry: LedgerEntryFn<'_, StoredNewHit>,
-    ) -> Result<Vec<(StoredNewHit, AppendReceipt)>, StoreError> {
-        let at = now();
-        let mut tx = self.pool.begin().await?;
-        let mut out = Vec::new();
-        for h in hits {
-            let id: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO screening_new_hits (party_id, from_snapshot_id, to_snapshot_id, entity_id, change, score, hit, found_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8) ON CONFLICT (party_id, to_snapshot_id, entity_id) DO NOTHING RETURNING id",
-            )
-            .bind(&h.party_id)
-            .bind(h.from_snapshot_id)
-            .bind(h.to_snapshot_id)
-            .bind(&h.entity_id)
-            .bind(h.change.as_str())
-            .bind(h.score)
-            .bind(h.hit.to_string())
-            .bind(at)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(id) = id {
-                out.push(StoredNewHit {
-                    id,
-                    hit: h.clone(),
-                    found_at: at,
-                    ledger_index: None,
-                });
-            }
-        }
-        record_in_ledger!(
-            pg_impl,
-            tx,
-            out,
-            ledger_entry,
-            "UPDATE screening_new_hits SET ledger_index = $1 WHERE id = $2"
-        )
-    }
-
-    async fn new_hits(&self, to_snapshot_id: i64) -> Result<Vec<StoredNewHit>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {PG_NEW_HIT_COLUMNS} FROM screening_new_hits WHERE to_snapshot_id = $1 ORDER BY id"))
-            .bind(to_snapshot_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(pg_new_hit).collect()
     }
 }
+
+// ---- the implementation ---------------------------------------------------------------------
+
+/// One implementation for both backends, expanded once per backend into its own module.
+/// `$dialect` is the backend's dialect module above, `$begin` begins a transaction that may
+/// append to the ledger and `$ledger` is the ledger module of the same backend.
+macro_rules! screening_store_impl {
+    ($module:ident, $store:ty, $db:ty, $dialect:ident, $begin:path, $ledger:ident) => {
+        mod $module {
+            use super::*;
+            use $dialect::{sql, JSON_IN, JSON_OUT};
+
+            type DbRow = <$db as sqlx::Database>::Row;
+
+            fn party_columns() -> String {
+                format!("id, name, party_type, country, dob, identifiers{JSON_OUT} AS identifiers, threshold, first_screened, last_screened, last_snapshot_id")
+            }
+            fn screening_columns() -> String {
+                format!("id, party_id, snapshot_id, threshold, algorithm, hit_count, hits{JSON_OUT} AS hits, screened_at, ledger_index")
+            }
+            fn new_hit_columns() -> String {
+                format!("id, party_id, from_snapshot_id, to_snapshot_id, entity_id, change, score, hit{JSON_OUT} AS hit, found_at, ledger_index")
+            }
+
+            fn time_col(r: &DbRow, column: &str) -> Result<OffsetDateTime, StoreError> {
+                from_micros(column, r.try_get(column)?)
+            }
+
+            fn party_row(r: &DbRow) -> Result<StoredParty, StoreError> {
+                Ok(StoredParty {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    party_type: parse_party_type(r.try_get("party_type")?)?,
+                    country: r.try_get("country")?,
+                    dob: r.try_get("dob")?,
+                    identifiers: from_json("party identifiers", &r.try_get::<String, _>("identifiers")?)?,
+                    threshold: r.try_get("threshold")?,
+                    first_screened: time_col(r, "first_screened")?,
+                    last_screened: time_col(r, "last_screened")?,
+                    last_snapshot_id: r.try_get("last_snapshot_id")?,
+                })
+            }
+
+            fn screening_row(r: &DbRow) -> Result<StoredScreening, StoreError> {
+                Ok(StoredScreening {
+                    id: r.try_get("id")?,
+                    party_id: r.try_get("party_id")?,
+                    snapshot_id: r.try_get("snapshot_id")?,
+                    threshold: r.try_get("threshold")?,
+                    algorithm: r.try_get("algorithm")?,
+                    hit_count: r.try_get("hit_count")?,
+                    hits: from_json("screening hits", &r.try_get::<String, _>("hits")?)?,
+                    screened_at: time_col(r, "screened_at")?,
+                    ledger_index: ledger_index_col(r.try_get("ledger_index")?, "screening_results.ledger_index")?,
+                })
+            }
+
+            fn new_hit_row(r: &DbRow) -> Result<StoredNewHit, StoreError> {
+                Ok(StoredNewHit {
+                    id: r.try_get("id")?,
+                    hit: NewHit {
+                        party_id: r.try_get("party_id")?,
+                        from_snapshot_id: r.try_get("from_snapshot_id")?,
+                        to_snapshot_id: r.try_get("to_snapshot_id")?,
+                        entity_id: r.try_get("entity_id")?,
+                        change: EntryChange::parse(&r.try_get::<String, _>("change")?)?,
+                        score: r.try_get("score")?,
+                        hit: from_json("new hit", &r.try_get::<String, _>("hit")?)?,
+                    },
+                    found_at: time_col(r, "found_at")?,
+                    ledger_index: ledger_index_col(r.try_get("ledger_index")?, "screening_new_hits.ledger_index")?,
+                })
+            }
+
+            impl $store {
+                async fn sources(&self, snapshot_id: i64) -> Result<Vec<SourceFile>, StoreError> {
+                    let q = sql(&format!("SELECT path, format, sha256, data_date, records, warnings{JSON_OUT} AS warnings FROM screening_snapshot_sources WHERE snapshot_id = $1 ORDER BY position"));
+                    let rows = sqlx::query(&q).bind(snapshot_id).fetch_all(&self.pool).await?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok(SourceFile {
+                                path: r.try_get("path")?,
+                                format: r.try_get("format")?,
+                                sha256: r.try_get("sha256")?,
+                                data_date: r.try_get("data_date")?,
+                                records: usize::try_from(r.try_get::<i64, _>("records")?).unwrap_or(0),
+                                warnings: from_json("source warnings", &r.try_get::<String, _>("warnings")?)?,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn snapshot_info(&self, r: &DbRow) -> Result<SnapshotInfo, StoreError> {
+                    let id: i64 = r.try_get("id")?;
+                    let rescreened: Option<i64> = r.try_get("rescreened_at")?;
+                    Ok(SnapshotInfo {
+                        id,
+                        hash: r.try_get("hash")?,
+                        loaded_at: time_col(r, "loaded_at")?,
+                        entity_count: r.try_get("entity_count")?,
+                        active: r.try_get("active")?,
+                        rescreened_at: rescreened.map(|us| from_micros("rescreened_at", us)).transpose()?,
+                        sources: self.sources(id).await?,
+                    })
+                }
+
+                async fn snapshot_where(&self, condition: &str, id: Option<i64>) -> Result<Option<SnapshotInfo>, StoreError> {
+                    let q = sql(&format!("SELECT {SNAPSHOT_COLUMNS} FROM screening_snapshots WHERE {condition}"));
+                    let mut query = sqlx::query(&q);
+                    if let Some(id) = id {
+                        query = query.bind(id);
+                    }
+                    match query.fetch_optional(&self.pool).await? {
+                        Some(r) => Ok(Some(self.snapshot_info(&r).await?)),
+                        None => Ok(None),
+                    }
+                }
+            }
+
+            /// Appends the ledger entry of every stored item inside `tx`, notes each entry's
+            /// index on its row, commits, and pairs the items with their receipts.
+            async fn record_in_ledger<T: Recorded>(
+                mut tx: sqlx::Transaction<'static, $db>,
+                mut out: Vec<T>,
+                ledger_entry: LedgerEntryFn<'_, T>,
+            ) -> Result<Vec<(T, AppendReceipt)>, StoreError> {
+                let entries = build_ledger_entries(&out, ledger_entry)?;
+                let receipts = crate::ledger::$ledger::append_in_tx(&mut *tx, &entries).await?;
+                let update = sql(&format!("UPDATE {} SET ledger_index = $1 WHERE id = $2", T::TABLE));
+                for (item, r) in out.iter_mut().zip(&receipts) {
+                    let index = i64::try_from(r.index).map_err(|_| StoreError::Corrupt(format!("ledger index {}", r.index)))?;
+                    sqlx::query(&update).bind(index).bind(item.id()).execute(&mut *tx).await?;
+                    item.set_ledger_index(r.index);
+                }
+                tx.commit().await?;
+                Ok(out.into_iter().zip(receipts).collect())
+            }
+
+            #[async_trait::async_trait]
+            impl ScreeningStore for $store {
+                async fn snapshots(&self) -> Result<Vec<SnapshotInfo>, StoreError> {
+                    let q = format!("SELECT {SNAPSHOT_COLUMNS} FROM screening_snapshots ORDER BY id");
+                    let rows = sqlx::query(&q).fetch_all(&self.pool).await?;
+                    let mut out = Vec::with_capacity(rows.len());
+                    for r in &rows {
+                        out.push(self.snapshot_info(r).await?);
+                    }
+                    Ok(out)
+                }
+
+                async fn snapshot(&self, id: i64) -> Result<SnapshotInfo, StoreError> {
+                    self.snapshot_where("id = $1", Some(id))
+                        .await?
+                        .ok_or_else(|| StoreError::NotFound(format!("list snapshot {id}")))
+                }
+
+                async fn active_snapshot(&self) -> Result<Option<SnapshotInfo>, StoreError> {
+                    self.snapshot_where("active", None).await
+                }
+
+                async fn store_snapshot(&self, snapshot: &Snapshot) -> Result<SnapshotInfo, StoreError> {
+                    let rows = entity_rows(snapshot)?;
+                    let mut tx = $begin(&self.pool).await?;
+                    sqlx::query("UPDATE screening_snapshots SET active = FALSE WHERE active").execute(&mut *tx).await?;
+                    let q = sql("INSERT INTO screening_snapshots (hash, loaded_at, entity_count, active) VALUES ($1, $2, $3, TRUE) RETURNING id");
+                    let id: i64 = sqlx::query_scalar(&q)
+                        .bind(snapshot.hash())
+                        .bind(to_micros(now()))
+                        .bind(usize_to_i64(snapshot.entities.len()))
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let q = sql(&format!("INSERT INTO screening_snapshot_sources (snapshot_id, position, path, format, sha256, data_date, records, warnings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8{JSON_IN})"));
+                    for (position, s) in snapshot.sources.iter().enumerate() {
+                        sqlx::query(&q)
+                            .bind(id)
+                            .bind(usize_to_i32(position, "source files")?)
+                            .bind(&s.path)
+                            .bind(&s.format)
+                            .bind(&s.sha256)
+                            .bind(&s.data_date)
+                            .bind(usize_to_i64(s.records))
+                            .bind(to_json("source warnings", &s.warnings)?)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    $dialect::insert_entities(&mut *tx, id, &rows).await?;
+                    tx.commit().await?;
+                    self.snapshot(id).await
+                }
+
+                async fn activate_snapshot(&self, id: i64) -> Result<(), StoreError> {
+                    let mut tx = $begin(&self.pool).await?;
+                    sqlx::query("UPDATE screening_snapshots SET active = FALSE WHERE active").execute(&mut *tx).await?;
+                    let n = sqlx::query(&sql("UPDATE screening_snapshots SET active = TRUE WHERE id = $1"))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if n == 0 {
+                        return Err(StoreError::NotFound(format!("list snapshot {id}")));
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn snapshot_entities(&self, id: i64) -> Result<Vec<Entity>, StoreError> {
+                    // Existence first, so that an unknown id is an error rather than an empty list.
+                    self.snapshot(id).await?;
+                    let q = sql(&format!("SELECT body{JSON_OUT} FROM screening_entities WHERE snapshot_id = $1 ORDER BY seq"));
+                    let bodies: Vec<String> = sqlx::query_scalar(&q).bind(id).fetch_all(&self.pool).await?;
+                    bodies.iter().map(|b| from_json("stored entity", b)).collect()
+                }
+
+                async fn mark_rescreened(&self, id: i64) -> Result<(), StoreError> {
+                    let n = sqlx::query(&sql("UPDATE screening_snapshots SET rescreened_at = $1 WHERE id = $2"))
+                        .bind(to_micros(now()))
+                        .bind(id)
+                        .execute(&self.pool)
+                        .await?
+                        .rows_affected();
+                    if n == 0 {
+                        return Err(StoreError::NotFound(format!("list snapshot {id}")));
+                    }
+                    Ok(())
+                }
+
+                async fn record_screenings(
+                    &self,
+                    records: &[ScreeningRecord],
+                    ledger_entry: LedgerEntryFn<'_, StoredScreening>,
+                ) -> Result<Vec<(StoredScreening, AppendReceipt)>, StoreError> {
+                    let at = now();
+                    let at_us = to_micros(at);
+                    let upsert_party = sql(&format!(
+                        "INSERT INTO screening_parties (id, name, party_type, country, dob, identifiers, threshold, first_screened, last_screened, last_snapshot_id)
+                         VALUES ($1, $2, $3, $4, $5, $6{JSON_IN}, $7, $8, $8, $9)
+                         ON CONFLICT (id) DO UPDATE SET last_screened = excluded.last_screened, threshold = excluded.threshold,
+                         last_snapshot_id = excluded.last_snapshot_id"
+                    ));
+                    let insert_result = sql(&format!(
+                        "INSERT INTO screening_results (party_id, snapshot_id, threshold, algorithm, hit_count, hits, screened_at)
+                         VALUES ($1, $2, $3, $4, $5, $6{JSON_IN}, $7) RETURNING id"
+                    ));
+                    let mut tx = $begin(&self.pool).await?;
+                    let mut out = Vec::with_capacity(records.len());
+                    for rec in records {
+                        let pid = party_id(&rec.party);
+                        let p = &rec.party;
+                        sqlx::query(&upsert_party)
+                            .bind(&pid)
+                            .bind(p.name.trim())
+                            .bind(p.party_type.map(PartyType::as_str))
+                            .bind(p.country.as_deref().map(|c| c.trim().to_ascii_uppercase()))
+                            .bind(p.dob.as_deref().map(str::trim))
+                            .bind(to_json("party identifiers", &p.identifiers)?)
+                            .bind(rec.result.threshold)
+                            .bind(at_us)
+                            .bind(rec.snapshot_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        let hits = serde_json::to_value(&rec.result.hits)
+                            .map_err(|e| StoreError::Corrupt(format!("hits do not serialise: {e}")))?;
+                        let hit_count = usize_to_i64(rec.result.hits.len());
+                        let id: i64 = sqlx::query_scalar(&insert_result)
+                            .bind(&pid)
+                            .bind(rec.snapshot_id)
+                            .bind(rec.result.threshold)
+                            .bind(&rec.result.algorithm)
+                            .bind(hit_count)
+                            .bind(hits.to_string())
+                            .bind(at_us)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        out.push(StoredScreening {
+                            id,
+                            party_id: pid,
+                            snapshot_id: rec.snapshot_id,
+                            threshold: rec.result.threshold,
+                            algorithm: rec.result.algorithm.clone(),
+                            hit_count,
+                            hits,
+                            screened_at: at,
+                            ledger_index: None,
+                        });
+                    }
+                    record_in_ledger(tx, out, ledger_entry).await
+                }
+
+                async fn parties(&self) -> Result<Vec<StoredParty>, StoreError> {
+                    let q = format!("SELECT {} FROM screening_parties ORDER BY id", party_columns());
+                    let rows = sqlx::query(&q).fetch_all(&self.pool).await?;
+                    rows.iter().map(party_row).collect()
+                }
+
+                async fn party(&self, id: &str) -> Result<StoredParty, StoreError> {
+                    let q = sql(&format!("SELECT {} FROM screening_parties WHERE id = $1", party_columns()));
+                    let row = sqlx::query(&q)
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await?
+                        .ok_or_else(|| StoreError::NotFound(format!("party {id}")))?;
+                    party_row(&row)
+                }
+
+                async fn screenings(&self, party_id: &str) -> Result<Vec<StoredScreening>, StoreError> {
+                    let q = sql(&format!("SELECT {} FROM screening_results WHERE party_id = $1 ORDER BY id", screening_columns()));
+                    let rows = sqlx::query(&q).bind(party_id).fetch_all(&self.pool).await?;
+                    rows.iter().map(screening_row).collect()
+                }
+
+                async fn parties_behind(&self, snapshot_id: i64) -> Result<u64, StoreError> {
+                    let q = sql("SELECT COUNT(*) FROM screening_parties WHERE last_snapshot_id <> $1");
+                    let n: i64 = sqlx::query_scalar(&q).bind(snapshot_id).fetch_one(&self.pool).await?;
+                    Ok(u64::try_from(n).unwrap_or(0))
+                }
+
+                async fn mark_parties_compared(&self, party_ids: &[String], compared_from: Option<i64>, snapshot_id: i64) -> Result<u64, StoreError> {
+                    let mut marked = 0;
+                    for chunk in party_ids.chunks(crate::IDS_PER_LIST) {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE screening_parties SET last_snapshot_id = ");
+                        qb.push_bind(snapshot_id);
+                        match compared_from {
+                            Some(from) => qb.push(" WHERE last_snapshot_id = ").push_bind(from),
+                            None => qb.push(" WHERE last_snapshot_id IS NULL"),
+                        };
+                        qb.push(" AND id ");
+                        crate::push_id_list(&mut qb, chunk);
+                        marked += qb.build().execute(&self.pool).await?.rows_affected();
+                    }
+                    Ok(marked)
+                }
+
+                async fn record_new_hits(
+                    &self,
+                    hits: &[NewHit],
+                    ledger_entry: LedgerEntryFn<'_, StoredNewHit>,
+                ) -> Result<Vec<(StoredNewHit, AppendReceipt)>, StoreError> {
+                    let at = now();
+                    let insert = sql(&format!(
+                        "INSERT INTO screening_new_hits (party_id, from_snapshot_id, to_snapshot_id, entity_id, change, score, hit, found_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7{JSON_IN}, $8) ON CONFLICT (party_id, to_snapshot_id, entity_id) DO NOTHING RETURNING id"
+                    ));
+                    let mut tx = $begin(&self.pool).await?;
+                    let mut out = Vec::new();
+                    for h in hits {
+                        let id: Option<i64> = sqlx::query_scalar(&insert)
+                            .bind(&h.party_id)
+                            .bind(h.from_snapshot_id)
+                            .bind(h.to_snapshot_id)
+                            .bind(&h.entity_id)
+                            .bind(h.change.as_str())
+                            .bind(h.score)
+                            .bind(h.hit.to_string())
+                            .bind(to_micros(at))
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        if let Some(id) = id {
+                            out.push(StoredNewHit { id, hit: h.clone(), found_at: at, ledger_index: None });
+                        }
+                    }
+                    record_in_ledger(tx, out, ledger_entry).await
+                }
+
+                async fn new_hits(&self, to_snapshot_id: i64) -> Result<Vec<StoredNewHit>, StoreError> {
+                    let q = sql(&format!("SELECT {} FROM screening_new_hits WHERE to_snapshot_id = $1 ORDER BY id", new_hit_columns()));
+                    let rows = sqlx::query(&q).bind(to_snapshot_id).fetch_all(&self.pool).await?;
+                    rows.iter().map(new_hit_row).collect()
+                }
+            }
+        }
+    };
+}
+
+screening_store_impl!(
+    sqlite_screening,
+    SqliteStore,
+    sqlx::Sqlite,
+    sqlite_dialect,
+    sqlite_begin,
+    sqlite_impl
+);
+screening_store_impl!(
+    pg_screening,
+    PgStore,
+    sqlx::Postgres,
+    pg_dialect,
+    pg_begin,
+    pg_impl
+);

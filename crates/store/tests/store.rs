@@ -465,3 +465,221 @@ async fn real_bundled_snapshot_round_trips() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn each_party_keeps_the_snapshot_it_was_last_compared_on() {
+    for_each_backend(|db| async move {
+        let store = db.open().await;
+        let s1 = store
+            .store_snapshot(&snapshot("one", vec![entity("e:1", "ACME")]))
+            .await
+            .unwrap();
+        let s2 = store
+            .store_snapshot(&snapshot("two", vec![entity("e:2", "ACME")]))
+            .await
+            .unwrap();
+        let records = vec![
+            ScreeningRecord {
+                party: party("ACME"),
+                snapshot_id: s1.id,
+                result: result(vec![], 0.8),
+            },
+            ScreeningRecord {
+                party: party("OTHER"),
+                snapshot_id: s2.id,
+                result: result(vec![], 0.8),
+            },
+        ];
+        store
+            .record_screenings(&records, &screening_entry)
+            .await
+            .unwrap();
+        let (acme, other) = (party_id(&party("ACME")), party_id(&party("OTHER")));
+        assert_eq!(
+            store.party(&acme).await.unwrap().last_snapshot_id,
+            Some(s1.id)
+        );
+        assert_eq!(
+            store.party(&other).await.unwrap().last_snapshot_id,
+            Some(s2.id)
+        );
+        assert_eq!(store.parties_behind(s2.id).await.unwrap(), 1);
+        assert_eq!(store.parties_behind(s1.id).await.unwrap(), 1);
+
+        // Only parties still on the snapshot compared from are moved on.
+        let both = vec![acme.clone(), other.clone()];
+        let n = store
+            .mark_parties_compared(&both, Some(s1.id), s2.id)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(
+            store.party(&acme).await.unwrap().last_snapshot_id,
+            Some(s2.id)
+        );
+        assert_eq!(store.parties_behind(s2.id).await.unwrap(), 0);
+        assert_eq!(
+            store
+                .mark_parties_compared(&both, None, s1.id)
+                .await
+                .unwrap(),
+            0,
+            "no party is without a snapshot"
+        );
+
+        // Screening again on the earlier snapshot records that one.
+        store
+            .record_screenings(&records[..1], &screening_entry)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.party(&acme).await.unwrap().last_snapshot_id,
+            Some(s1.id)
+        );
+    })
+    .await;
+}
+
+/// Rows written under the first five migrations (RFC 3339 text times on SQLite, `TIMESTAMPTZ`
+/// on PostgreSQL, milliseconds in proposals), in one SQL text both backends take.
+const ROWS_BEFORE_0006: &str = r#"
+INSERT INTO screening_snapshots (hash, loaded_at, entity_count, active, rescreened_at) VALUES
+    ('h1', '2024-02-29T23:59:59.123456Z', 0, FALSE, '2024-03-01T00:00:00.000001Z'),
+    ('h2', '2025-06-30T12:00:00.500000Z', 0, TRUE, NULL);
+INSERT INTO screening_snapshot_sources (snapshot_id, position, path, format, sha256, data_date, records, warnings)
+    VALUES (1, 0, 'ofac/sdn.csv', 'ofac-sdn', 'abc', NULL, 5, '[]');
+INSERT INTO screening_parties (id, name, party_type, country, dob, identifiers, threshold, first_screened, last_screened)
+    VALUES ('p', 'ACME', 'entity', 'IR', NULL, '["IMO 1"]', 0.8, '2024-02-29T23:59:59.123456Z', '2025-06-30T12:00:01.999999Z');
+INSERT INTO screening_results (party_id, snapshot_id, threshold, algorithm, hit_count, hits, screened_at)
+    VALUES ('p', 2, 0.8, 'alg/1', 3, '[]', '2025-06-30T12:00:01.999999Z');
+INSERT INTO screening_new_hits (party_id, from_snapshot_id, to_snapshot_id, entity_id, change, score, hit, found_at)
+    VALUES ('p', 1, 2, 'e1', 'added', 0.9, '{}', '2025-06-30T12:00:02.000000Z');
+INSERT INTO ledger_checkpoints (size, root, note, signed_at) VALUES (1, '', 'n1', '2025-06-30T12:00:03.250000Z');
+INSERT INTO ledger_checkpoints (size, root, note) VALUES (2, '', 'n2');
+INSERT INTO proposals (id, consortium, date, verdict, input, review, review_digest, parties, list_snapshot_id,
+        checked_snapshot_id, rulebook_version, program_rules_version, ledger_index, created_at, updated_at)
+    VALUES ('prop', 'c', '2024-01-01', 'approved', '{}', '{}', 'd', '[]', 2, 2, 'r1', 'p1', 0, 1709251199123, 1709251200456);
+INSERT INTO proposal_reevaluations (proposal_id, trigger_kind, from_version, to_version, changes, ledger_index, at)
+    VALUES ('prop', 'rulebook', NULL, 'r2', '{}', 1, 1709251201789);
+"#;
+
+/// Runs `$body` with `$pool` a plain pool (no store) on the test database `$db`, either backend.
+macro_rules! with_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db.backend {
+            stackport_store::Backend::Sqlite => {
+                let opts =
+                    <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&$db.url)
+                        .unwrap()
+                        .create_if_missing(true)
+                        .foreign_keys(true);
+                let $pool = sqlx::SqlitePool::connect_with(opts).await.unwrap();
+                let out = $body;
+                $pool.close().await;
+                out
+            }
+            stackport_store::Backend::Postgres => {
+                let $pool = sqlx::PgPool::connect(&$db.url).await.unwrap();
+                let out = $body;
+                $pool.close().await;
+                out
+            }
+        }
+    };
+}
+
+/// A migrator of the migrations numbered up to `last` in `migrations/<backend>`, copied byte for
+/// byte to a directory of their own, so that the store finds them applied and runs the rest.
+async fn old_migrator(backend: &str, last: i64) -> (sqlx::migrate::Migrator, tempfile::TempDir) {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(backend);
+    let dir = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(&src).unwrap() {
+        let f = f.unwrap();
+        let name = f.file_name().into_string().unwrap();
+        let version: i64 = name.split('_').next().unwrap().parse().unwrap();
+        if version <= last {
+            std::fs::copy(f.path(), dir.path().join(&name)).unwrap();
+        }
+    }
+    let m = sqlx::migrate::Migrator::new(dir.path()).await.unwrap();
+    (m, dir)
+}
+
+#[tokio::test]
+async fn a_database_of_the_old_time_columns_migrates_with_its_times() {
+    use time::macros::datetime;
+
+    for_each_backend(|db| async move {
+        let (m, _dir) = old_migrator(db.label(), 5).await;
+        with_pool!(db, pool => {
+            m.run(&pool).await.unwrap();
+            sqlx::raw_sql(ROWS_BEFORE_0006).execute(&pool).await.unwrap();
+        });
+        let before_open = stackport_store::timestamp::now_micros();
+        // Opening runs the remaining migrations over the rows.
+        let store = db.open().await;
+
+        let snaps = store.snapshots().await.unwrap();
+        assert_eq!(snaps.len(), 2);
+        assert_eq!(
+            snaps[0].loaded_at,
+            datetime!(2024-02-29 23:59:59.123456 UTC)
+        );
+        assert_eq!(
+            snaps[0].rescreened_at,
+            Some(datetime!(2024-03-01 00:00:00.000001 UTC))
+        );
+        assert!(!snaps[0].active);
+        assert_eq!(snaps[0].sources.len(), 1, "the snapshot keeps its files");
+        assert_eq!(snaps[1].loaded_at, datetime!(2025-06-30 12:00:00.5 UTC));
+        assert_eq!(snaps[1].rescreened_at, None);
+        assert_eq!(
+            store.active_snapshot().await.unwrap().unwrap().id,
+            snaps[1].id
+        );
+
+        let p = store.party("p").await.unwrap();
+        assert_eq!(p.first_screened, datetime!(2024-02-29 23:59:59.123456 UTC));
+        assert_eq!(p.last_screened, datetime!(2025-06-30 12:00:01.999999 UTC));
+        assert_eq!(p.identifiers, vec!["IMO 1".to_string()]);
+        assert_eq!(p.last_snapshot_id, None, "not recorded before 0007");
+        let s = store.screenings("p").await.unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].screened_at, datetime!(2025-06-30 12:00:01.999999 UTC));
+        assert_eq!(s[0].hit_count, 3);
+        let nh = store.new_hits(2).await.unwrap();
+        assert_eq!(nh.len(), 1);
+        assert_eq!(nh[0].found_at, datetime!(2025-06-30 12:00:02 UTC));
+
+        let prop = store.proposal("prop").await.unwrap();
+        assert_eq!(prop.created_at, 1_709_251_199_123_000);
+        assert_eq!(prop.updated_at, 1_709_251_200_456_000);
+        let re = store.reevaluations("prop").await.unwrap();
+        assert_eq!(re[0].at, 1_709_251_201_789_000);
+
+        // The checkpoints' signing times, which nothing reads back but an operator.
+        let signed: Vec<i64> = with_pool!(db, pool => {
+            sqlx::query_scalar("SELECT signed_at FROM ledger_checkpoints ORDER BY size")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        });
+        assert_eq!(signed[0], 1_751_284_803_250_000);
+        // The default of the old column: now, when the row was written (a minute's slack).
+        assert!(
+            (signed[1] - before_open).abs() < 60_000_000,
+            "{} vs {before_open}",
+            signed[1]
+        );
+
+        // New rows are written and read in the same representation.
+        let info = store
+            .store_snapshot(&snapshot("new", vec![entity("e:1", "ACME")]))
+            .await
+            .unwrap();
+        assert!(info.loaded_at > snaps[1].loaded_at);
+    })
+    .await;
+}
