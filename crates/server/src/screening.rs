@@ -409,6 +409,65 @@ pub struct ScreeningState {
     /// Re-evaluates stored proposals once a snapshot is in use (weak: the proposal service
     /// holds this state, not the other way round).
     proposals: OnceLock<Weak<crate::proposals::ProposalService>>,
+    /// Single screenings waiting to be stored by the group-commit task ([`commit_screenings`]).
+    committer: OnceLock<tokio::sync::mpsc::Sender<PendingScreening>>,
+}
+
+/// A screening waiting for its commit, and where its answer goes.
+struct PendingScreening {
+    loaded: Arc<LoadedSnapshot>,
+    query: Query,
+    result: ScreeningResult,
+    reply: tokio::sync::oneshot::Sender<Result<ScreenResponse, ApiError>>,
+}
+
+/// Most screenings stored in one transaction by the group-commit task.
+const GROUP_COMMIT_MAX: usize = 512;
+
+/// Stores single screenings in groups: whatever is waiting when the previous commit ends goes
+/// into the next transaction, rows and ledger entries together, so concurrent requests share
+/// one durable commit (as determinations' ledger appends do) and a lone request waits for
+/// nobody. Ends when the state is dropped.
+async fn commit_screenings(
+    state: Weak<ScreeningState>,
+    mut rx: tokio::sync::mpsc::Receiver<PendingScreening>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut group = vec![first];
+        while group.len() < GROUP_COMMIT_MAX {
+            match rx.try_recv() {
+                Ok(p) => group.push(p),
+                Err(_) => break,
+            }
+        }
+        let Some(state) = state.upgrade() else { break };
+        // One transaction per snapshot (a switch can land between two requests).
+        while !group.is_empty() {
+            let id = group[0].loaded.info.id;
+            let (same, rest): (Vec<_>, Vec<_>) =
+                group.into_iter().partition(|p| p.loaded.info.id == id);
+            group = rest;
+            let loaded = same[0].loaded.clone();
+            let mut replies = Vec::with_capacity(same.len());
+            let mut items = Vec::with_capacity(same.len());
+            for p in same {
+                replies.push(p.reply);
+                items.push((None, p.query, p.result));
+            }
+            match store_results(&state, &loaded, items).await {
+                Ok(responses) => {
+                    for (reply, r) in replies.into_iter().zip(responses) {
+                        let _ = reply.send(Ok(r));
+                    }
+                }
+                Err(e) => {
+                    for reply in replies {
+                        let _ = reply.send(Err(ApiError::new(e.code, e.message.clone())));
+                    }
+                }
+            }
+        }
+    }
 }
 
 impl ScreeningState {
@@ -805,7 +864,11 @@ pub async fn start(ctx: &ServerContext) -> anyhow::Result<Arc<ScreeningState>> {
             "List snapshots loaded into memory.",
         ),
         proposals: OnceLock::new(),
+        committer: OnceLock::new(),
     });
+    let (tx, rx) = tokio::sync::mpsc::channel(4 * GROUP_COMMIT_MAX);
+    let _ = state.committer.set(tx);
+    tokio::spawn(commit_screenings(Arc::downgrade(&state), rx));
     state.refresh().await?;
     if let Some(every) = poll_interval() {
         // The poller holds only a weak reference: it stops when the router is dropped.
@@ -1064,8 +1127,25 @@ async fn screen(
         .screener
         .screen(&query, top, threshold)
         .map_err(|e| query_error(e, ""))?;
-    let mut out = store_results(&state, &loaded, vec![(None, query, result)]).await?;
-    Ok(axum::Json(out.remove(0)))
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let pending = PendingScreening {
+        loaded,
+        query,
+        result,
+        reply,
+    };
+    let committer = state
+        .committer
+        .get()
+        .ok_or_else(|| ApiError::internal("the screening commit task is not running"))?;
+    committer
+        .send(pending)
+        .await
+        .map_err(|_| ApiError::internal("the screening commit task stopped"))?;
+    let out = answer
+        .await
+        .map_err(|_| ApiError::internal("the screening commit task dropped the request"))??;
+    Ok(axum::Json(out))
 }
 
 /// Screen many parties (at most 1,000) with the same options.

@@ -674,3 +674,58 @@ async fn a_snapshot_never_compared_on_is_not_taken_as_what_parties_saw() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_single_screenings_share_commits_and_each_keeps_its_row_and_entry() {
+    for_each_backend(|db| async move {
+        let store = db.open().await;
+        let server = start(store.clone(), Some(lists_dir())).await;
+        let c = reqwest::Client::new();
+        let tasks: Vec<_> = (0..64)
+            .map(|i| {
+                let (c, base) = (c.clone(), server.base.clone());
+                tokio::spawn(async move {
+                    let name = if i % 8 == 0 {
+                        "Ismail Abdul Salah HANIYA".to_string()
+                    } else {
+                        format!("Concurrent Trading {i} FZE")
+                    };
+                    post(
+                        &c,
+                        format!("{base}/v1/screen"),
+                        json!({"name": name, "top": 1}),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        let mut indexes = Vec::new();
+        let mut screenings = Vec::new();
+        for t in tasks {
+            let (s, v) = t.await.expect("task");
+            assert_eq!(s, 200, "{v}");
+            indexes.push(v["ledger"]["index"].as_u64().expect("index"));
+            screenings.push((
+                v["party"].as_str().expect("party").to_string(),
+                v["screening"].as_i64().expect("id"),
+                v["hits"].as_array().expect("hits").len(),
+            ));
+        }
+        // One ledger entry each, no two the same, no gaps.
+        indexes.sort_unstable();
+        let first = indexes[0];
+        assert_eq!(indexes, (first..first + 64).collect::<Vec<_>>());
+        // Each answer is its own party's stored row, hits and all.
+        for (party, id, hits) in &screenings {
+            let stored = store.screenings(party).await.expect("read");
+            let row = stored.iter().find(|s| s.id == *id).expect("stored row");
+            assert_eq!(row.hit_count as usize, *hits);
+        }
+        assert_eq!(
+            screenings.iter().filter(|s| s.2 == 1).count(),
+            8,
+            "the listed name hits, the others do not"
+        );
+    })
+    .await;
+}
