@@ -315,7 +315,13 @@ impl LocateService {
                 alerts: vec![],
             });
         }
-        self.counters.accepted.fetch_add(1, Ordering::Relaxed);
+        // A redelivery of one stored but not yet verified (here after a crash, or by another
+        // instance still verifying it) counts as a duplicate; it is verified again all the same.
+        if inserted == MeasurementInsert::Inserted {
+            self.counters.accepted.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.counters.duplicate.fetch_add(1, Ordering::Relaxed);
+        }
         let (verdict, alerts) = self.reverify(&chip, &record).await?;
         Ok(IngestOutcome {
             measurement_id: record.id,
