@@ -300,6 +300,17 @@ macro_rules! chip_store_impl {
             Ok(alert_from(&row)?)
         }
 
+        /// Appends one ledger entry inside the caller's transaction: its receipt, and its index
+        /// as the store's integer.
+        async fn append_one(conn: &mut <$db as sqlx::Database>::Connection, text: &str) -> Result<(AppendReceipt, i64), StoreError> {
+            let receipt = ledger_impl::append_in_tx(conn, &[text.to_string()])
+                .await?
+                .pop()
+                .ok_or_else(|| StoreError::Corrupt("ledger append returned no receipt".into()))?;
+            let index = i64::try_from(receipt.index).map_err(|_| StoreError::Corrupt(format!("ledger index {}", receipt.index)))?;
+            Ok((receipt, index))
+        }
+
         fn landmark_alert_from(r: &$row) -> Result<LandmarkAlertRecord, sqlx::Error> {
             Ok(LandmarkAlertRecord {
                 id: r.try_get("id")?,
@@ -510,11 +521,7 @@ macro_rules! chip_store_impl {
                 let sql = $sql("UPDATE chip_measurements SET verified_at = $1 WHERE id = $2 AND verified_at IS NULL");
                 sqlx::query(&sql).bind(v.decided_at).bind(&v.measurement_id).execute(&mut *tx).await?;
                 let text = entry(&verdict, &raised)?;
-                let receipt = ledger_impl::append_in_tx(&mut *tx, std::slice::from_ref(&text))
-                    .await?
-                    .pop()
-                    .ok_or_else(|| StoreError::Corrupt("ledger append returned no receipt".into()))?;
-                let index = i64::try_from(receipt.index).map_err(|_| StoreError::Corrupt(format!("ledger index {}", receipt.index)))?;
+                let (receipt, index) = append_one(&mut *tx, &text).await?;
                 let sql = $sql("UPDATE chip_verdicts SET ledger_index = $1 WHERE id = $2");
                 sqlx::query(&sql).bind(index).bind(verdict.id).execute(&mut *tx).await?;
                 tx.commit().await?;
@@ -624,11 +631,7 @@ macro_rules! chip_store_impl {
                 };
                 let alert = alert_from(&row)?;
                 let text = entry(&alert)?;
-                let receipt = ledger_impl::append_in_tx(&mut *tx, std::slice::from_ref(&text))
-                    .await?
-                    .pop()
-                    .ok_or_else(|| StoreError::Corrupt("ledger append returned no receipt".into()))?;
-                let index = i64::try_from(receipt.index).map_err(|_| StoreError::Corrupt(format!("ledger index {}", receipt.index)))?;
+                let (receipt, index) = append_one(&mut *tx, &text).await?;
                 let sql = $sql("UPDATE chip_alerts SET resolved_ledger_index = $1 WHERE id = $2");
                 sqlx::query(&sql).bind(index).bind(id).execute(&mut *tx).await?;
                 tx.commit().await?;
