@@ -124,7 +124,7 @@ async fn landmark_agent_and_relay_processes() {
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move {
-        axum::serve(listener, routes(svc.clone()))
+        axum::serve(listener, axum::Router::from(routes(svc.clone())))
             .await
             .expect("serve")
     });

@@ -9,13 +9,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::routing::{get, post};
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use stackport_controls::case::CaseInput;
 use stackport_controls::item::ItemSpec;
 use stackport_controls::{DeterminationOutput, InputError, Posture, Rulebook};
 use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiError, Json};
 use crate::ledger::{DecisionLedger, LedgerReceipt};
@@ -27,7 +26,6 @@ pub const MAX_BATCH: usize = 10_000;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(classify, determine, rulebook_info),
     components(schemas(ClassifyRequest, ClassifyResponse, DetermineRequest, DetermineResponse, DetermineBatchResponse, RulebookResponse, RuleInfo)),
     tags((name = "controls", description = "Export-control classification and licence determination (15 CFR Parts 734-774), dated and cited"))
 )]
@@ -50,7 +48,7 @@ pub fn load_rulebook(config: &crate::ServerConfig) -> anyhow::Result<Rulebook> {
     }
 }
 
-pub async fn router(ctx: &ServerContext) -> anyhow::Result<Router> {
+pub async fn router(ctx: &ServerContext) -> anyhow::Result<OpenApiRouter> {
     let state = Arc::new(ControlsState {
         rulebook: Arc::new(load_rulebook(&ctx.config)?),
         ledger: ctx.ledger.clone(),
@@ -63,10 +61,10 @@ pub async fn router(ctx: &ServerContext) -> anyhow::Result<Router> {
             "Item classifications made.",
         ),
     });
-    Ok(Router::new()
-        .route("/v1/classify", post(classify))
-        .route("/v1/determine", post(determine))
-        .route("/v1/rulebook", get(rulebook_info))
+    Ok(OpenApiRouter::new()
+        .routes(routes!(classify))
+        .routes(routes!(determine))
+        .routes(routes!(rulebook_info))
         .with_state(state))
 }
 

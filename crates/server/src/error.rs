@@ -28,7 +28,7 @@ pub const CODES: &[(&str, u16, &str)] = &[
     ("not_found", 404, "the requested object does not exist"),
     ("no_snapshot", 503, "no restricted-party list snapshot is loaded"),
     ("invalid_entry", 400, "a ledger entry is not a JSON document RFC 8785 can canonicalise"),
-    ("ledger_out_of_range", 400, "a ledger index or tree size is past the log, or a consistency proof runs from a larger size to a smaller"),
+    ("ledger_out_of_range", 404, "no such entry or proof in the log: a ledger index or tree size is past the log, or a consistency proof runs from a larger size to a smaller"),
     ("ledger_corrupt", 500, "the ledger's stored hashes or checkpoints do not match its entries; run `stackport ledger verify`"),
     ("malformed_measurement", 400, "a landmark measurement does not decode (magic, version, field, length); the message names the field and byte offset"),
     ("unknown_chip", 422, "the chip named by a measurement is not enrolled; nothing was stored"),

@@ -25,8 +25,6 @@ use axum::extract::State;
 use crate::error::{Path as UrlPath, Query};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use stackport_ledger::checkpoint::Checkpoint;
 use stackport_ledger::merkle::{self, Hash, LeafRange, NodeId};
@@ -34,6 +32,7 @@ use stackport_ledger::note::{SignerKey, VerifierKey};
 use stackport_ledger::{Decision, Frontier, LedgerError};
 use stackport_store::{GroupCommit, Storage, StoreError, StoredCheckpoint};
 use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{ApiError, ServerContext};
 
@@ -654,7 +653,6 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(get_checkpoint, get_entry, get_inclusion, get_consistency),
     components(schemas(LedgerReceipt, InclusionProof, ConsistencyProof, EntryResponse)),
     tags((name = "ledger", description = "Tamper-evident ledger of decisions: RFC 6962 Merkle tree, C2SP signed checkpoints"))
 )]
@@ -705,7 +703,7 @@ async fn get_checkpoint(State(ledger): Ledger) -> Result<impl IntoResponse, ApiE
 /// One entry, by index.
 #[utoipa::path(get, path = "/v1/ledger/entries/{index}", tag = "ledger",
     params(("index" = u64, Path, description = "0-based leaf index")),
-    responses((status = 200, body = EntryResponse), (status = 400, description = "index past the tree size (ledger_out_of_range)")))]
+    responses((status = 200, body = EntryResponse), (status = 404, description = "index past the tree size (ledger_out_of_range)")))]
 async fn get_entry(
     State(ledger): Ledger,
     UrlPath(index): UrlPath<u64>,
@@ -727,7 +725,7 @@ async fn get_entry(
 
 /// Inclusion proof of one entry.
 #[utoipa::path(get, path = "/v1/ledger/proof/inclusion", tag = "ledger", params(InclusionQuery),
-    responses((status = 200, body = InclusionProof), (status = 400, description = "index or size past the tree (ledger_out_of_range)")))]
+    responses((status = 200, body = InclusionProof), (status = 404, description = "index or size past the tree (ledger_out_of_range)")))]
 async fn get_inclusion(
     State(ledger): Ledger,
     Query(q): Query<InclusionQuery>,
@@ -737,7 +735,7 @@ async fn get_inclusion(
 
 /// Consistency proof between two tree sizes.
 #[utoipa::path(get, path = "/v1/ledger/proof/consistency", tag = "ledger", params(ConsistencyQuery),
-    responses((status = 200, body = ConsistencyProof), (status = 400, description = "from > to or to past the tree (ledger_out_of_range)")))]
+    responses((status = 200, body = ConsistencyProof), (status = 404, description = "from > to or to past the tree (ledger_out_of_range)")))]
 async fn get_consistency(
     State(ledger): Ledger,
     Query(q): Query<ConsistencyQuery>,
@@ -745,12 +743,17 @@ async fn get_consistency(
     Ok(axum::Json(ledger.consistency_proof(q.from, q.to).await?))
 }
 
-/// The ledger's routes.
-pub async fn router(ctx: &ServerContext) -> anyhow::Result<Router> {
-    Ok(Router::new()
-        .route("/v1/ledger/checkpoint", get(get_checkpoint))
-        .route("/v1/ledger/entries/{index}", get(get_entry))
-        .route("/v1/ledger/proof/inclusion", get(get_inclusion))
-        .route("/v1/ledger/proof/consistency", get(get_consistency))
-        .with_state(ctx.ledger.clone()))
+/// The ledger's routes, each declared once: its path and method come from its
+/// `#[utoipa::path]` (utoipa-axum's `routes!`), so the router and the document cannot differ.
+pub fn routes() -> OpenApiRouter<Arc<DecisionLedger>> {
+    OpenApiRouter::new()
+        .routes(routes!(get_checkpoint))
+        .routes(routes!(get_entry))
+        .routes(routes!(get_inclusion))
+        .routes(routes!(get_consistency))
+}
+
+/// The ledger's routes over the context's ledger.
+pub fn router(ctx: &ServerContext) -> OpenApiRouter {
+    routes().with_state(ctx.ledger.clone())
 }

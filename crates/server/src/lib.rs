@@ -11,8 +11,10 @@
 
 use std::sync::Arc;
 
-use axum::{routing::get, Router};
+use axum::extract::State;
+use axum::Router;
 use stackport_store::Storage;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub mod controls;
 pub mod edge;
@@ -79,6 +81,10 @@ pub async fn app(ctx: ServerContext) -> anyhow::Result<Router> {
 }
 
 /// [`app`] with the edge limits given.
+///
+/// Every route is declared once, in its module, with its OpenAPI operation (utoipa-axum's
+/// `routes!`): the router and the document served at `/openapi.json` are split from the same
+/// [`OpenApiRouter`], so a route cannot exist without its documentation or the other way round.
 pub async fn app_with(
     ctx: ServerContext,
     edge_config: &edge::EdgeConfig,
@@ -86,42 +92,54 @@ pub async fn app_with(
     // Proposals screen with the screening module's snapshot and are re-evaluated when it
     // switches: both share one started screening state.
     let screening_state = screening::start(&ctx).await?;
-    let proposals = proposals::router(&ctx, screening_state.clone()).await?;
-    let screening = screening::routes(screening_state);
-    let ledger = ledger::router(&ctx).await?;
-    let locate = locate::router(&ctx).await?;
-    let controls = controls::router(&ctx).await?;
-    let metrics = ctx.metrics.clone();
-    let health_store = ctx.store.clone();
-    let router = Router::new()
-        .merge(screening)
-        .merge(ledger)
-        .merge(locate)
-        .merge(controls)
-        .merge(proposals)
-        .route(
-            "/v1/health",
-            get(move || {
-                let store = health_store.clone();
-                async move {
-                    axum::Json(serde_json::json!({
-                        "status": "ok",
-                        "backend": store.backend(),
-                        "version": env!("CARGO_PKG_VERSION"),
-                    }))
-                }
-            }),
-        )
-        // The metrics route has its own state; merged as a finished `Router<()>` like the modules.
+    let api = OpenApiRouter::with_openapi(openapi::root())
+        .merge(screening::routes(screening_state.clone()))
+        .merge(proposals::router(&ctx, screening_state).await?)
+        .merge(ledger::router(&ctx))
+        .merge(locate::router(&ctx).await?)
+        .merge(controls::router(&ctx).await?)
         .merge(
-            Router::new()
-                .route("/metrics", get(metrics::render))
-                .with_state(metrics.clone()),
+            OpenApiRouter::new()
+                .routes(routes!(health))
+                .with_state(ctx.store.clone()),
         )
-        .route("/openapi.json", get(openapi::document))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(metrics::render))
+                .with_state(ctx.metrics.clone()),
+        )
+        .routes(routes!(openapi::document));
+    let (router, doc) = api.split_for_parts();
+    let doc = openapi::Served::new(&openapi::finish(doc))?;
+    let router = router
+        .layer(axum::Extension(doc))
         .layer(axum::middleware::from_fn_with_state(
-            metrics,
+            ctx.metrics.clone(),
             metrics::track,
         ));
     Ok(edge::harden(router, edge_config))
+}
+
+/// What `GET /v1/health` answers.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok` when the server answers.
+    #[schema(example = "ok")]
+    pub status: String,
+    /// The store's backend: `sqlite` or `postgres`.
+    #[schema(value_type = String, example = "sqlite")]
+    pub backend: stackport_store::Backend,
+    /// The server's version.
+    pub version: String,
+}
+
+/// Liveness: the server answers and names its store backend and version.
+#[utoipa::path(get, path = "/v1/health", tag = "health",
+    responses((status = 200, description = "The server is up", body = Health)))]
+async fn health(State(store): State<Arc<dyn Storage>>) -> axum::Json<Health> {
+    axum::Json(Health {
+        status: "ok".into(),
+        backend: store.backend(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
 }

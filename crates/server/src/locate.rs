@@ -40,8 +40,6 @@ use axum::extract::State;
 use crate::error::{Bytes, Path, Query};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use stackport_ledger::{Decision, DecisionKind, DecisionVersions};
@@ -55,6 +53,7 @@ use stackport_store::{
     Storage, StoreError, VerdictRecord,
 };
 use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiError, Json};
 use crate::ServerContext;
@@ -721,25 +720,36 @@ fn reason_str(r: Reason) -> &'static str {
 /// A licensed site.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Site {
+    /// Degrees north, WGS 84.
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub lat: f64,
+    /// Degrees east, WGS 84.
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub lon: f64,
-    /// ISO 3166-1 alpha-2.
+    /// ISO 3166-1 alpha-2 (or alpha-3), any case; it must name a country of the atlas.
+    #[schema(pattern = r"^\s*[A-Za-z]{2,3}\s*$")]
     pub country: String,
 }
 
 /// `POST /v1/locate/chips`.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct EnrolChip {
+    /// 1 to 64 characters of `A-Z a-z 0-9 . _ : -`.
+    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$")]
     pub id: String,
     /// `ed25519:<hex>`, `p384:<hex>` or a PEM public key.
     pub public_key: String,
-    /// Catalog model, e.g. `H100-SXM5-80GB`.
+    /// Catalog model, e.g. `H100-SXM5-80GB` (1 to 200 characters, not only spaces).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub model: String,
+    /// The chip's owner (1 to 200 characters, not only spaces).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub owner: String,
     pub site: Site,
     /// The export it left under (licence number, ledger entry).
     pub export_ref: Option<String>,
-    /// Seconds; default one day.
+    /// Seconds between check-ins, 60 to 31,622,400 (366 days); default one day.
+    #[schema(minimum = 60, maximum = 31_622_400)]
     pub checkin_interval_s: Option<i64>,
 }
 
@@ -777,9 +787,14 @@ impl From<ChipRecord> for ChipView {
 /// `POST /v1/locate/landmarks`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct EnrolLandmark {
+    /// 1 to 64 characters of `A-Z a-z 0-9 . _ : -`.
+    #[schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$")]
     pub id: String,
+    /// `ed25519:<hex>`, `p384:<hex>` or a PEM public key.
     pub public_key: String,
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub lat: f64,
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub lon: f64,
 }
 
@@ -878,7 +893,16 @@ pub struct MeasurementBody {
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// `json` (default) or `csv`.
-    pub format: Option<String>,
+    #[param(inline)]
+    pub format: Option<ReportFormat>,
+}
+
+/// The forms of the alerts report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    Json,
+    Csv,
 }
 
 // ---- handlers ----
@@ -908,8 +932,11 @@ async fn enrol_chip(
         .zone(std::slice::from_ref(&country))
         .map_err(|e| svc.reject("invalid_country", format!("site.country: {e}")))?;
     for (field, v) in [("model", &body.model), ("owner", &body.owner)] {
-        if v.trim().is_empty() || v.len() > 200 {
-            return Err(svc.reject("invalid_request", format!("{field}: must be 1..=200 bytes")));
+        if v.trim().is_empty() || v.chars().count() > 200 {
+            return Err(svc.reject(
+                "invalid_request",
+                format!("{field}: must be 1 to 200 characters, not only spaces"),
+            ));
         }
     }
     let interval = body
@@ -1108,18 +1135,15 @@ fn csv_field(s: &str) -> String {
 
 #[utoipa::path(get, path = "/v1/locate/alerts", tag = "locate", params(ReportQuery),
     description = "Open alerts, oldest first. Reading changes nothing: missed check-ins are raised by the server's scheduled sweep (every `check_in_sweep_s`, 300 s by default). CSV columns: id,chip_id,category,detail,measurement_id,raised_at,last_seen_at,occurrences.",
-    responses((status = 200, description = "The report", body = [AlertView]), (status = 400, description = "invalid_request")))]
+    responses((status = 200, description = "The report: JSON (`format=json`, the default) or CSV (`format=csv`)", content(
+        ([AlertView] = "application/json"),
+        (String = "text/csv"),
+    )), (status = 400, description = "invalid_request")))]
 async fn alerts_report(
     State(svc): Svc,
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
-    let format = q.format.as_deref().unwrap_or("json");
-    if !matches!(format, "json" | "csv") {
-        return Err(svc.reject(
-            "invalid_request",
-            format!("format: {format:?} is neither json nor csv"),
-        ));
-    }
+    let format = q.format.unwrap_or(ReportFormat::Json);
     let alerts: Vec<AlertView> = svc
         .store
         .open_alerts()
@@ -1127,7 +1151,7 @@ async fn alerts_report(
         .into_iter()
         .map(AlertView::from)
         .collect();
-    if format == "json" {
+    if format == ReportFormat::Json {
         return Ok(axum::Json(alerts).into_response());
     }
     let mut out = String::from(CSV_HEADER);
@@ -1223,56 +1247,39 @@ async fn landmark_alerts(State(svc): Svc) -> Result<axum::Json<Vec<LandmarkAlert
 }
 
 #[derive(OpenApi)]
-#[openapi(
-    paths(
-        enrol_chip,
-        chip_status,
-        chip_verdicts,
-        chip_map,
-        enrol_landmark,
-        list_landmarks,
-        post_measurement,
-        alerts_report,
-        resolve_alert,
-        landmark_alerts
-    ),
-    components(schemas(
-        EnrolChip,
-        Site,
-        ChipView,
-        EnrolLandmark,
-        VerdictView,
-        AlertView,
-        ChipStatus,
-        MeasurementBody,
-        LandmarkAlertView,
-        ResolvedAlert,
-        IngestOutcome
-    ))
-)]
+#[openapi(components(schemas(
+    EnrolChip,
+    Site,
+    ChipView,
+    EnrolLandmark,
+    VerdictView,
+    AlertView,
+    ChipStatus,
+    MeasurementBody,
+    LandmarkAlertView,
+    ResolvedAlert,
+    IngestOutcome
+)))]
 pub struct LocateApi;
 
 /// The routes over an existing service.
-pub fn routes(svc: Arc<LocateService>) -> Router {
-    Router::new()
-        .route("/v1/locate/chips", post(enrol_chip))
-        .route("/v1/locate/chips/{id}", get(chip_status))
-        .route("/v1/locate/chips/{id}/verdicts", get(chip_verdicts))
-        .route("/v1/locate/chips/{id}/map.svg", get(chip_map))
-        .route(
-            "/v1/locate/landmarks",
-            post(enrol_landmark).get(list_landmarks),
-        )
-        .route("/v1/locate/measurements", post(post_measurement))
-        .route("/v1/locate/alerts", get(alerts_report))
-        .route("/v1/locate/alerts/{id}/resolve", post(resolve_alert))
-        .route("/v1/locate/landmarks/alerts", get(landmark_alerts))
+pub fn routes(svc: Arc<LocateService>) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(enrol_chip))
+        .routes(routes!(chip_status))
+        .routes(routes!(chip_verdicts))
+        .routes(routes!(chip_map))
+        .routes(routes!(enrol_landmark, list_landmarks))
+        .routes(routes!(post_measurement))
+        .routes(routes!(alerts_report))
+        .routes(routes!(resolve_alert))
+        .routes(routes!(landmark_alerts))
         .with_state(svc)
 }
 
 /// Builds the module's router; starts the NATS consumer when `STACKPORT_NATS_URL` is set and
 /// a check-in sweep every 5 minutes.
-pub async fn router(ctx: &ServerContext) -> anyhow::Result<Router> {
+pub async fn router(ctx: &ServerContext) -> anyhow::Result<OpenApiRouter> {
     let mut config = LocateConfig::default();
     // Prohibited countries: default CN, HK, MO; `STACKPORT_LOCATE_PROHIBITED=CN,HK,MO,...` overrides.
     if let Some(list) = std::env::var(PROHIBITED_ENV)

@@ -135,7 +135,9 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
     resp
 }
 
-/// `GET /metrics`.
+/// Prometheus metrics in the text exposition format (version 0.0.4).
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "Counters and request-duration histograms by route template", content_type = "text/plain", body = String)))]
 pub async fn render(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
     (
         [(

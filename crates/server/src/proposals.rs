@@ -36,8 +36,6 @@ use axum::extract::{DefaultBodyLimit, State};
 use crate::error::{Bytes, Path, Query};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use stackport_controls::Rulebook;
@@ -51,6 +49,7 @@ use stackport_store::{
     Storage, StoredProposal, StoredReevaluation,
 };
 use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiError, ProblemDto};
 use crate::ledger::{DecisionLedger, LedgerReceipt};
@@ -76,7 +75,6 @@ const SUMMARY_RECORDS: usize = 1000;
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(submit, list, one, review, reevaluations, validate_package),
     components(schemas(
         ProposalLine, ProposalListResponse, ProposalResponse, ReevaluationDto,
         ReevaluationsResponse, ReevaluationSummary, PackageValid, ProblemDto
@@ -202,6 +200,7 @@ pub struct PackageValid {
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Most proposals returned (1 to 1,000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// Only proposals whose id sorts after this one (the previous page's `next_after`).
     pub after: Option<String>,
@@ -1008,10 +1007,11 @@ impl ReviewFormat {
     get, path = "/v1/proposals/{id}/review", tag = "proposals",
     params(
         ("id" = String, Path, description = "The proposal's id"),
-        ("accept" = Option<String>, Header, description = "application/json (default: the review exactly as stored, its SHA-256 the ledger's review_sha256), text/html (a self-contained report), text/markdown, or application/vnd.cyclonedx+json (the package with each component's review attached)"),
     ),
     responses(
-        (status = 200, description = "The review", content(
+        // The form is chosen by the Accept header (OpenAPI 3.1 §4.8.12.1: an `Accept` header
+        // parameter is not declared; the response's media types say what it negotiates).
+        (status = 200, description = "The review in the form the Accept header asks for: application/json (default: the review exactly as stored, its SHA-256 the ledger's review_sha256), text/html (a self-contained report), text/markdown, or application/vnd.cyclonedx+json (the package with each component's review attached)", content(
             (Object = "application/json"),
             (String = "text/html"),
             (String = "text/markdown"),
@@ -1128,22 +1128,21 @@ async fn validate_package(
 }
 
 /// The module's routes, over the screening state the server shares.
-pub async fn router(ctx: &ServerContext, screening: Arc<ScreeningState>) -> anyhow::Result<Router> {
+pub async fn router(
+    ctx: &ServerContext,
+    screening: Arc<ScreeningState>,
+) -> anyhow::Result<OpenApiRouter> {
     let service = ProposalService::start(ctx, screening).await?;
-    Ok(Router::new()
-        .route(
-            "/v1/proposals",
-            post(submit)
-                .get(list)
-                .layer(DefaultBodyLimit::max(BODY_LIMIT)),
-        )
-        .route("/v1/proposals/{id}", get(one))
-        .route("/v1/proposals/{id}/review", get(review))
-        .route("/v1/proposals/{id}/reevaluations", get(reevaluations))
-        .route(
-            "/v1/packages/validate",
-            post(validate_package).layer(DefaultBodyLimit::max(BODY_LIMIT)),
-        )
+    // Proposals and packages may be larger than the default body limit.
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(submit, list))
+        .routes(routes!(validate_package))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    Ok(OpenApiRouter::new()
+        .merge(uploads)
+        .routes(routes!(one))
+        .routes(routes!(review))
+        .routes(routes!(reevaluations))
         .with_state(service))
 }
 

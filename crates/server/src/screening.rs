@@ -25,8 +25,6 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, State};
 
 use crate::error::Path;
-use axum::routing::{get, post};
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use stackport_ledger::{Decision, DecisionKind, DecisionVersions};
 use stackport_screening::{
@@ -38,6 +36,7 @@ use stackport_store::{
     StoredParty, StoredScreening,
 };
 use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiError, Json};
 use crate::ledger::{DecisionLedger, LedgerReceipt};
@@ -73,7 +72,6 @@ pub fn poll_interval() -> Option<Duration> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(screen, screen_batch, lists, refresh, new_hits),
     components(schemas(
         ScreenRequest, BatchRequest, BatchParty, ScreenResponse, BatchResponse, HitDto, ExplanationDto, TokenPairDto,
         FeatureShareDto, LedgerReceipt, ListsResponse, SnapshotDto, SourceFileDto, RefreshResponse, RescreenSummary,
@@ -89,13 +87,19 @@ pub struct ScreeningApi;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScreenRequest {
-    /// The party's name as written (up to 1,000 characters).
+    /// The party's name as written (1 to 1,000 characters, not only spaces).
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     pub name: String,
-    /// `individual`, `entity`, `vessel` or `aircraft`.
+    /// `individual`, `entity`, `vessel` or `aircraft` (also `person`, `organization`,
+    /// `company`, any case); empty or absent: unknown.
     #[serde(default, rename = "type")]
+    #[schema(
+        pattern = r"^\s*([Ii][Nn][Dd][Ii][Vv][Ii][Dd][Uu][Aa][Ll]|[Pp][Ee][Rr][Ss][Oo][Nn]|[Ee][Nn][Tt][Ii][Tt][Yy]|[Oo][Rr][Gg][Aa][Nn][Ii][Ss][Aa][Tt][Ii][Oo][Nn]|[Oo][Rr][Gg][Aa][Nn][Ii][Zz][Aa][Tt][Ii][Oo][Nn]|[Cc][Oo][Mm][Pp][Aa][Nn][Yy]|[Bb][Uu][Ss][Ii][Nn][Ee][Ss][Ss]|[Vv][Ee][Ss][Ss][Ee][Ll]|[Aa][Ii][Rr][Cc][Rr][Aa][Ff][Tt])?\s*$"
+    )]
     pub party_type: Option<String>,
-    /// ISO 3166-1 alpha-2 country code.
+    /// ISO 3166-1 alpha-2 country code, any case; empty or absent: unknown.
     #[serde(default)]
+    #[schema(pattern = r"^\s*([A-Za-z]{2})?\s*$")]
     pub country: Option<String>,
     /// Date of birth (`1960`, `1960-01`, `1960-01-12`, `12 Jan 1960`); anything else is
     /// refused (`invalid_dob`).
@@ -109,11 +113,17 @@ pub struct ScreenRequest {
     pub identifiers: Vec<String>,
     /// Most hits to return (1 to 100, default 10).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 100)]
     pub top: Option<usize>,
     /// Lowest score reported, in [0, 1] (default: the product's documented default).
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub threshold: Option<f64>,
 }
+
+// The `type` pattern is what PartyType::parse accepts (after trimming, any case), or empty,
+// spelled with character classes: JSON Schema patterns are ECMA-262, which has no inline
+// `(?i)`. The `country` pattern is the format checked before the ISO table is consulted.
 
 /// One party of a batch.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -122,10 +132,16 @@ pub struct BatchParty {
     /// The caller's reference for this party, echoed in its result.
     #[serde(default)]
     pub id: Option<String>,
+    /// As in `POST /v1/screen`.
+    #[schema(min_length = 1, max_length = 1000, pattern = r"\S")]
     pub name: String,
     #[serde(default, rename = "type")]
+    #[schema(
+        pattern = r"^\s*([Ii][Nn][Dd][Ii][Vv][Ii][Dd][Uu][Aa][Ll]|[Pp][Ee][Rr][Ss][Oo][Nn]|[Ee][Nn][Tt][Ii][Tt][Yy]|[Oo][Rr][Gg][Aa][Nn][Ii][Ss][Aa][Tt][Ii][Oo][Nn]|[Oo][Rr][Gg][Aa][Nn][Ii][Zz][Aa][Tt][Ii][Oo][Nn]|[Cc][Oo][Mm][Pp][Aa][Nn][Yy]|[Bb][Uu][Ss][Ii][Nn][Ee][Ss][Ss]|[Vv][Ee][Ss][Ss][Ee][Ll]|[Aa][Ii][Rr][Cc][Rr][Aa][Ff][Tt])?\s*$"
+    )]
     pub party_type: Option<String>,
     #[serde(default)]
+    #[schema(pattern = r"^\s*([A-Za-z]{2})?\s*$")]
     pub country: Option<String>,
     /// As in `POST /v1/screen`.
     #[serde(default)]
@@ -141,10 +157,13 @@ pub struct BatchParty {
 #[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     /// At most 1,000 parties.
+    #[schema(max_items = 1000)]
     pub parties: Vec<BatchParty>,
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 100)]
     pub top: Option<usize>,
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub threshold: Option<f64>,
 }
 
@@ -832,7 +851,7 @@ pub async fn ensure_snapshot(
 
 /// The module's router: loads the bundled snapshot on a fresh store, builds the index of the
 /// active snapshot and starts the poller.
-pub async fn router(ctx: &ServerContext) -> anyhow::Result<Router> {
+pub async fn router(ctx: &ServerContext) -> anyhow::Result<OpenApiRouter> {
     Ok(routes(start(ctx).await?))
 }
 
@@ -890,16 +909,17 @@ pub async fn start(ctx: &ServerContext) -> anyhow::Result<Arc<ScreeningState>> {
 }
 
 /// The module's routes over a started state.
-pub fn routes(state: Arc<ScreeningState>) -> Router {
-    Router::new()
-        .route("/v1/screen", post(screen))
-        .route(
-            "/v1/screen/batch",
-            post(screen_batch).layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT)),
-        )
-        .route("/v1/lists", get(lists))
-        .route("/v1/lists/refresh", post(refresh))
-        .route("/v1/lists/{id}/new-hits", get(new_hits))
+pub fn routes(state: Arc<ScreeningState>) -> OpenApiRouter {
+    // A batch may be larger than the default body limit: its own router carries its own.
+    let batch = OpenApiRouter::new()
+        .routes(routes!(screen_batch))
+        .layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT));
+    OpenApiRouter::new()
+        .routes(routes!(screen))
+        .merge(batch)
+        .routes(routes!(lists))
+        .routes(routes!(refresh))
+        .routes(routes!(new_hits))
         .with_state(state)
 }
 

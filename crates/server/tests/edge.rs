@@ -265,3 +265,74 @@ async fn every_edge_error_has_the_json_error_shape() {
         );
     }
 }
+
+/// The document served is the router's own (one declaration per route): every route answers
+/// something other than `route_not_found`, and every operation documents the error responses
+/// its shape can produce, each with the error body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_document_lists_every_route_with_its_error_responses() {
+    let server = start(EdgeConfig::default()).await;
+    let base = format!("http://{}", server.addr);
+    let c = reqwest::Client::new();
+    let doc: Value = c
+        .get(format!("{base}/openapi.json"))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let paths = doc["paths"].as_object().expect("paths");
+    for p in [
+        "/v1/health",
+        "/metrics",
+        "/openapi.json",
+        "/v1/screen",
+        "/v1/determine",
+    ] {
+        assert!(paths.contains_key(p), "{p} is not documented");
+    }
+    let mut operations = 0;
+    for (path, item) in paths {
+        for (method, op) in item.as_object().expect("path item") {
+            operations += 1;
+            let responses = op["responses"].as_object().expect("responses");
+            assert!(responses.contains_key("408"), "{method} {path}: no 408");
+            let has_body = op.get("requestBody").is_some();
+            let params = op["parameters"].as_array().map(Vec::len).unwrap_or(0);
+            if has_body || params > 0 {
+                assert!(responses.contains_key("400"), "{method} {path}: no 400");
+            }
+            if has_body {
+                for s in ["413", "415"] {
+                    assert!(responses.contains_key(s), "{method} {path}: no {s}");
+                }
+            }
+            if path.contains('{') {
+                assert!(responses.contains_key("404"), "{method} {path}: no 404");
+            }
+            for (status, r) in responses {
+                if status.as_str() >= "400" {
+                    assert_eq!(
+                        r["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+            // The route is served: an unknown route would be `route_not_found`.
+            let url = format!("{base}{}", path.replace('{', "x").replace('}', ""));
+            let req = match method.as_str() {
+                "get" => c.get(&url),
+                "post" => c.post(&url).json(&json!({})),
+                other => panic!("{other} {path}: unexpected method"),
+            };
+            let r = req.send().await.expect("send");
+            if r.status() == 404 {
+                let body: Value = r.json().await.unwrap_or(Value::Null);
+                assert_ne!(body["error"]["code"], "route_not_found", "{method} {path}");
+            }
+        }
+    }
+    assert!(operations >= 30, "{operations} operations");
+}

@@ -116,22 +116,22 @@ async fn ledger_routes_prove_what_they_serve() {
         .unwrap();
     merkle::verify_inclusion(3, 10, &leaf, &hashes(&p["proof"]), &old.root).unwrap();
 
-    // Bad requests: stable codes.
+    // Entries and proofs past the log do not exist (404); malformed requests are 400.
     for (path, status, code) in [
-        ("/v1/ledger/entries/25", 400, "ledger_out_of_range"),
+        ("/v1/ledger/entries/25", 404, "ledger_out_of_range"),
         (
             "/v1/ledger/proof/inclusion?index=30",
-            400,
+            404,
             "ledger_out_of_range",
         ),
         (
             "/v1/ledger/proof/inclusion?index=1&size=26",
-            400,
+            404,
             "ledger_out_of_range",
         ),
         (
             "/v1/ledger/proof/consistency?from=20&to=10",
-            400,
+            404,
             "ledger_out_of_range",
         ),
         ("/v1/ledger/proof/inclusion?index=x", 400, "invalid_request"),

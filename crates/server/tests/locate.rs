@@ -84,7 +84,11 @@ impl Server {
             .expect("bind loopback");
         let addr = listener.local_addr().expect("addr");
         let served = svc.clone();
-        tokio::spawn(async move { axum::serve(listener, routes(served)).await.expect("serve") });
+        tokio::spawn(async move {
+            axum::serve(listener, axum::Router::from(routes(served)))
+                .await
+                .expect("serve")
+        });
         Self {
             base: format!("http://{addr}"),
             http: reqwest::Client::new(),
