@@ -76,6 +76,44 @@ fn bench(c: &mut Criterion) {
                 criterion::BatchSize::SmallInput,
             )
         });
+        // The same round with the chip's signature checked off the round's path
+        // (`on_response_deferred`, as `stackport landmark` runs it): the work between
+        // receiving a response and sending the next challenge. The check itself runs on
+        // another core meanwhile (`verify_response` below) and is settled later.
+        let mut seq_deferred = 1u64 << 40;
+        c.bench_function(&format!("landmark_round_pipelined/{name}_chip"), |b| {
+            b.iter_batched(
+                || {
+                    seq_deferred += 1;
+                    let n = seq_deferred;
+                    let s = LandmarkSession::new(
+                        landmark.clone(),
+                        chip.clone(),
+                        chip_key.0.public_key(),
+                        n,
+                        config,
+                    );
+                    let mut twin = s.clone();
+                    let c = twin
+                        .issue(&lm_key, [n as u8; 32], now_us)
+                        .expect("round")
+                        .clone();
+                    (s, c.respond(&chip_key).expect("sign"), n)
+                },
+                |(mut s, r, n)| {
+                    s.issue(&lm_key, [n as u8; 32], now_us).expect("round");
+                    s.mark_sent(1).expect("sent");
+                    let out = s.on_response_deferred(r.encoded(), 1_000_000);
+                    assert!(matches!(
+                        out,
+                        stackport_locate::protocol::Precheck::Pending(_)
+                    ));
+                    // The pending check is dropped outside the timer's concern: returned.
+                    (s, out)
+                },
+                criterion::BatchSize::SmallInput,
+            )
+        });
         c.bench_function(&format!("verify_response/{name}"), |b| {
             b.iter(|| {
                 black_box(

@@ -26,8 +26,8 @@ use base64::Engine as _;
 use clap::Args;
 use stackport_locate::protocol::{
     AgentGuard, ChipId, ChipKey, ChipSigner, LandmarkId, LandmarkKey, LandmarkSession,
-    MeasurementId, PublicKey, ResponseOutcome, SecretKey, SessionConfig, SignatureAlgorithm,
-    SignedMeasurement,
+    MeasurementId, PendingResponse, Precheck, PublicKey, SecretKey, SessionConfig, SettledResponse,
+    SignatureAlgorithm, SignedMeasurement,
 };
 
 /// Largest datagram accepted (a P-384 response is under 200 bytes).
@@ -309,7 +309,28 @@ fn measure(
     );
     let mut buf = [0u8; MAX_DATAGRAM];
     let mut nonce = [0u8; 32];
+    // The chip's signature is checked on a second thread while the next challenge goes out
+    // (`LandmarkSession::on_response_deferred`): with a P-384 chip key that check is most of
+    // a round's work, and no RTT counts before its check has passed.
+    let (to_check, checks) = std::sync::mpsc::channel::<Box<PendingResponse>>();
+    let (to_settle, settled) = std::sync::mpsc::channel::<SettledResponse>();
+    let verifier = std::thread::spawn(move || {
+        for pending in checks {
+            if to_settle.send(pending.verify()).is_err() {
+                break;
+            }
+        }
+    });
+    let on_datagram = |session: &mut LandmarkSession, datagram: &[u8], at: u64| {
+        if let Precheck::Pending(p) = session.on_response_deferred(datagram, at) {
+            // The verifier lives until `to_check` is dropped below; a send cannot fail before.
+            let _ = to_check.send(p);
+        }
+    };
     while !session.all_issued() {
+        while let Ok(done) = settled.try_recv() {
+            session.settle(done);
+        }
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
         let bytes = session
             .issue(key, nonce, now_us())
@@ -334,7 +355,7 @@ fn measure(
             match socket.recv(&mut buf) {
                 Ok(n) => {
                     let at = mono_ns();
-                    let _ = session.on_response(&buf[..n], at);
+                    on_datagram(&mut session, &buf[..n], at);
                 }
                 Err(e)
                     if matches!(
@@ -357,10 +378,16 @@ fn measure(
     socket.set_read_timeout(Some(Duration::from_millis(20)))?;
     while let Ok(n) = socket.recv(&mut buf) {
         let at = mono_ns();
-        if let ResponseOutcome::Accepted { .. } = session.on_response(&buf[..n], at) {
-            // Cannot happen after the last round was answered; harmless if it does.
-        }
+        on_datagram(&mut session, &buf[..n], at);
     }
+    // Every pending check settled before the measurement is signed.
+    drop(to_check);
+    for done in settled {
+        session.settle(done);
+    }
+    verifier
+        .join()
+        .map_err(|_| anyhow::anyhow!("the signature-check thread panicked"))?;
     let rejections = session.rejections();
     Ok((
         session.finish(key, MeasurementId::random(), now_us()),

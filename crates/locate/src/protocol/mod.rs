@@ -29,7 +29,8 @@ pub use message::{
     VERSION,
 };
 pub use session::{
-    AgentGuard, LandmarkSession, Refusal, Rejection, ResponseOutcome, SessionConfig, SessionError,
+    AgentGuard, LandmarkSession, PendingResponse, Precheck, Refusal, Rejection, ResponseOutcome,
+    SessionConfig, SessionError, SettledResponse,
 };
 pub use wire::DecodeError;
 

@@ -113,6 +113,59 @@ pub struct LandmarkSession {
     best: Option<(u64, usize, SignedResponse)>,
     accepted: u16,
     rejections: Rejections,
+    /// Responses handed out by [`LandmarkSession::on_response_deferred`] and not yet settled.
+    unsettled: u16,
+}
+
+/// What [`LandmarkSession::on_response_deferred`] makes of a response.
+#[derive(Debug)]
+pub enum Precheck {
+    /// Rejected at once (by a cheap rule, or by its signature on a rare path).
+    Rejected(Rejection),
+    /// A timely answer to the current round whose fields all match: the round is closed, so
+    /// the next challenge may be issued now. Its signature is still to be checked:
+    /// [`PendingResponse::verify`] (anywhere, e.g. on another core), then
+    /// [`LandmarkSession::settle`]. Until then its RTT does not count.
+    Pending(Box<PendingResponse>),
+    /// Verified and accepted inline. The rules send every timely first answer down the
+    /// pending path, so this does not happen today; it keeps the classification total.
+    Accepted { rtt_ns: u64 },
+}
+
+/// A response waiting for its signature check. `Send`: the check may run on another thread.
+#[derive(Debug)]
+pub struct PendingResponse {
+    idx: usize,
+    rtt_ns: u64,
+    response: SignedResponse,
+    chip_key: PublicKey,
+}
+
+impl PendingResponse {
+    /// The round trip this response will count with once its signature verifies.
+    pub fn rtt_ns(&self) -> u64 {
+        self.rtt_ns
+    }
+
+    /// Checks the chip's signature (pure; the expensive step of a round).
+    pub fn verify(self) -> SettledResponse {
+        let valid = self.response.verify_signature(&self.chip_key).is_ok();
+        SettledResponse {
+            idx: self.idx,
+            rtt_ns: self.rtt_ns,
+            response: self.response,
+            valid,
+        }
+    }
+}
+
+/// A [`PendingResponse`] whose signature was checked, for [`LandmarkSession::settle`].
+#[derive(Debug)]
+pub struct SettledResponse {
+    idx: usize,
+    rtt_ns: u64,
+    response: SignedResponse,
+    valid: bool,
 }
 
 fn bump(c: &mut u16) {
@@ -139,6 +192,7 @@ impl LandmarkSession {
             best: None,
             accepted: 0,
             rejections: Rejections::default(),
+            unsettled: 0,
         }
     }
 
@@ -185,6 +239,98 @@ impl LandmarkSession {
     /// Classifies a response received at `now_ns` (monotonic, taken after receiving).
     pub fn on_response(&mut self, bytes: &[u8], now_ns: u64) -> ResponseOutcome {
         let outcome = self.classify(bytes, now_ns);
+        self.record(outcome)
+    }
+
+    /// [`Self::on_response`] with the chip's signature checked off the round's path.
+    ///
+    /// On the common path (a timely first answer to the current round) every rule is applied
+    /// except the signature, the round is closed and its RTT stamped, and the response comes
+    /// back as [`Precheck::Pending`]: the caller may send the next challenge at once and
+    /// verify this one meanwhile on another core, then [`Self::settle`] it. The landmark's own
+    /// work between receiving a response and sending the next challenge is then the cheap
+    /// rules only (with a P-384 chip key the signature check is ≈ 4/5 of a round).
+    ///
+    /// Soundness is unchanged: an RTT counts, and can become the measurement's minimum, only
+    /// once its signature has verified ([`Self::settle`]); a response that fails is counted
+    /// as forged and its round reopened. Rare paths (a second answer to a round, an answer to
+    /// an earlier round, a late one) are verified inline, so the rule that a forger cannot
+    /// make garbage count as a replay still holds.
+    pub fn on_response_deferred(&mut self, bytes: &[u8], now_ns: u64) -> Precheck {
+        let outcome = match self.precheck(bytes, now_ns) {
+            Ok(pending) => {
+                self.unsettled = self.unsettled.saturating_add(1);
+                return Precheck::Pending(Box::new(pending));
+            }
+            Err(outcome) => outcome,
+        };
+        match self.record(outcome) {
+            ResponseOutcome::Rejected(why) => Precheck::Rejected(why),
+            ResponseOutcome::Accepted { rtt_ns } => Precheck::Accepted { rtt_ns },
+        }
+    }
+
+    /// Applies a signature check of a response from [`Self::on_response_deferred`].
+    pub fn settle(&mut self, settled: SettledResponse) -> ResponseOutcome {
+        self.unsettled = self.unsettled.saturating_sub(1);
+        let Some(round) = self.rounds.get_mut(settled.idx) else {
+            return self.record(ResponseOutcome::Rejected(Rejection::Unsolicited));
+        };
+        if !settled.valid {
+            // The genuine answer may still come while this round is the newest.
+            round.answered = false;
+            return self.record(ResponseOutcome::Rejected(Rejection::Forged));
+        }
+        self.accept(settled.idx, settled.rtt_ns, settled.response)
+    }
+
+    /// Responses handed out as pending and not yet settled. [`Self::finish`] ignores them
+    /// (they count as neither accepted nor rejected), so settle every one first.
+    pub fn unsettled(&self) -> u16 {
+        self.unsettled
+    }
+
+    /// The cheap rules of [`Self::classify`] for the common path; anything else is classified
+    /// in full (signature included) and returned as `Err(outcome)`.
+    fn precheck(&mut self, bytes: &[u8], now_ns: u64) -> Result<PendingResponse, ResponseOutcome> {
+        use ResponseOutcome::Rejected;
+        let Ok(resp) = SignedResponse::decode(bytes) else {
+            return Err(Rejected(Rejection::Malformed));
+        };
+        if resp.chip != self.chip || resp.landmark != self.landmark {
+            return Err(Rejected(Rejection::Misaddressed));
+        }
+        let Some(idx) = self.round_of(resp.seq) else {
+            return Err(Rejected(Rejection::Unsolicited));
+        };
+        let round = &self.rounds[idx];
+        let common = idx + 1 == self.rounds.len()
+            && !round.answered
+            && resp.challenge_digest == round.digest
+            && round
+                .sent_at_ns
+                .is_some_and(|sent| now_ns.saturating_sub(sent).max(1) <= self.config.timeout_ns);
+        if !common {
+            return Err(self.classify(bytes, now_ns));
+        }
+        let sent = round.sent_at_ns.unwrap_or(now_ns);
+        self.rounds[idx].answered = true;
+        Ok(PendingResponse {
+            idx,
+            rtt_ns: now_ns.saturating_sub(sent).max(1),
+            response: resp,
+            chip_key: self.chip_key.clone(),
+        })
+    }
+
+    fn round_of(&self, seq: u64) -> Option<usize> {
+        seq.checked_sub(self.first_seq)
+            .map(|i| i as usize)
+            .filter(|&i| i < self.rounds.len())
+    }
+
+    /// Counts a rejection; passes an acceptance through.
+    fn record(&mut self, outcome: ResponseOutcome) -> ResponseOutcome {
         if let ResponseOutcome::Rejected(why) = outcome {
             let r = &mut self.rejections;
             bump(match why {
@@ -200,6 +346,15 @@ impl LandmarkSession {
         outcome
     }
 
+    /// A verified, timely answer: its RTT counts.
+    fn accept(&mut self, idx: usize, rtt_ns: u64, resp: SignedResponse) -> ResponseOutcome {
+        self.accepted = self.accepted.saturating_add(1);
+        if self.best.as_ref().is_none_or(|(best, _, _)| rtt_ns < *best) {
+            self.best = Some((rtt_ns, idx, resp));
+        }
+        ResponseOutcome::Accepted { rtt_ns }
+    }
+
     fn classify(&mut self, bytes: &[u8], now_ns: u64) -> ResponseOutcome {
         use ResponseOutcome::Rejected;
         let Ok(resp) = SignedResponse::decode(bytes) else {
@@ -208,12 +363,7 @@ impl LandmarkSession {
         if resp.chip != self.chip || resp.landmark != self.landmark {
             return Rejected(Rejection::Misaddressed);
         }
-        let Some(idx) = resp
-            .seq
-            .checked_sub(self.first_seq)
-            .map(|i| i as usize)
-            .filter(|&i| i < self.rounds.len())
-        else {
+        let Some(idx) = self.round_of(resp.seq) else {
             return Rejected(Rejection::Unsolicited);
         };
         let newest = idx + 1 == self.rounds.len();
@@ -246,11 +396,7 @@ impl LandmarkSession {
         if rtt_ns > self.config.timeout_ns {
             return Rejected(Rejection::Late);
         }
-        self.accepted = self.accepted.saturating_add(1);
-        if self.best.as_ref().is_none_or(|(best, _, _)| rtt_ns < *best) {
-            self.best = Some((rtt_ns, idx, resp));
-        }
-        ResponseOutcome::Accepted { rtt_ns }
+        self.accept(idx, rtt_ns, resp)
     }
 
     /// Whether the newest challenge was answered (the caller may issue the next one).

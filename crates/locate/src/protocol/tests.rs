@@ -425,3 +425,103 @@ proptest! {
         }
     }
 }
+
+/// The deferred path gives the same measurement as the inline one for an honest chip, with
+/// every signature checked (here on another thread) before its RTT counts.
+#[test]
+fn deferred_verification_matches_inline_for_an_honest_chip() {
+    for alg in [
+        SignatureAlgorithm::Ed25519,
+        SignatureAlgorithm::EcdsaP384Sha384,
+    ] {
+        let f = fixture(alg);
+        let inline = honest_measurement(&f, 6);
+        let mut s = f.session(6);
+        let mut checks = Vec::new();
+        for i in 0..6u16 {
+            let c = s
+                .issue(&f.lm_key, [i as u8; 32], NOW_US)
+                .expect("round")
+                .clone();
+            s.mark_sent(10_000 * i as u64).expect("sent");
+            let resp = c.respond(&f.chip_key).expect("signs");
+            let rtt = 2_000_000 + 1000 * ((i as u64 * 7) % 5);
+            match s.on_response_deferred(resp.encoded(), 10_000 * i as u64 + rtt) {
+                Precheck::Pending(p) => {
+                    assert_eq!(p.rtt_ns(), rtt);
+                    // The round is closed: the next challenge may go out before the check.
+                    assert!(s.current_answered());
+                    checks.push(std::thread::spawn(move || p.verify()));
+                }
+                other => panic!("{alg:?} round {i}: {other:?}"),
+            }
+            assert_eq!(s.min_rtt_ns(), None, "no RTT counts before its check");
+        }
+        assert_eq!(s.unsettled(), 6);
+        for c in checks {
+            assert!(matches!(
+                s.settle(c.join().expect("check thread")),
+                ResponseOutcome::Accepted { .. }
+            ));
+        }
+        assert_eq!(s.unsettled(), 0);
+        let m = s
+            .finish(&f.lm_key, MeasurementId([7; 16]), NOW_US + 10)
+            .expect("answered rounds");
+        assert_eq!(m.measurement.min_rtt_ns, inline.measurement.min_rtt_ns);
+        assert_eq!(m.measurement.count, inline.measurement.count);
+        assert_eq!(m.measurement.rejections, inline.measurement.rejections);
+        // ECDSA signatures are randomised: the best round is compared by its sequence number.
+        assert_eq!(
+            m.measurement.best_response.seq,
+            inline.measurement.best_response.seq
+        );
+    }
+}
+
+/// A forger that answers first with a bad signature never sets the minimum: its response is
+/// counted as forged when checked, the round reopens, and the genuine (slower) answer counts.
+#[test]
+fn deferred_forgery_is_counted_and_never_the_minimum() {
+    let f = fixture(SignatureAlgorithm::EcdsaP384Sha384);
+    let mut s = f.session(3);
+    let c0 = s.issue(&f.lm_key, [1; 32], NOW_US).expect("round").clone();
+    s.mark_sent(0).expect("sent");
+    let forger = ChipKey(SecretKey::generate(SignatureAlgorithm::EcdsaP384Sha384));
+    let forged = c0.respond(&forger).expect("signs");
+    let Precheck::Pending(p) = s.on_response_deferred(forged.encoded(), 100) else {
+        panic!("a forgery with matching fields passes the cheap rules");
+    };
+    // Before it is settled, a second answer to the round is checked inline: the genuine one
+    // verifies and is a replay of a closed round, a second forgery is forged.
+    let forged2 = c0.respond(&forger).expect("signs");
+    assert!(matches!(
+        s.on_response_deferred(forged2.encoded(), 150),
+        Precheck::Rejected(Rejection::Forged)
+    ));
+    assert_eq!(
+        s.settle(p.verify()),
+        ResponseOutcome::Rejected(Rejection::Forged)
+    );
+    assert!(!s.current_answered(), "the round reopens");
+    // The genuine answer now counts.
+    let genuine = c0.respond(&f.chip_key).expect("signs");
+    let Precheck::Pending(p) = s.on_response_deferred(genuine.encoded(), 2_000_000) else {
+        panic!("genuine answer");
+    };
+    assert_eq!(
+        s.settle(p.verify()),
+        ResponseOutcome::Accepted { rtt_ns: 2_000_000 }
+    );
+    assert_eq!(s.rejections().forged, 2);
+    assert_eq!(s.min_rtt_ns(), Some(2_000_000));
+    // A late answer to the next round is classified inline.
+    let c1 = s.issue(&f.lm_key, [2; 32], NOW_US).expect("round").clone();
+    s.mark_sent(3_000_000).expect("sent");
+    let r1 = c1.respond(&f.chip_key).expect("signs");
+    assert!(matches!(
+        s.on_response_deferred(r1.encoded(), 3_000_000 + 60_000_000),
+        Precheck::Rejected(Rejection::Late)
+    ));
+    assert_eq!(s.unsettled(), 0);
+}
