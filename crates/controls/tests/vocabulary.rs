@@ -161,4 +161,50 @@ proptest! {
             format!("{:?}", answer(&case(&spelled, "CN", &[])))
         );
     }
+
+    /// Unicode look-alikes of a known code are not the code: with an invisible character, a
+    /// combining mark, a Turkish dotted or dotless i, or a right-to-left letter inserted, or in
+    /// full-width letters, an end use, a country and a catalog id are each refused with their
+    /// own error naming the value as given, never matched to something else.
+    #[test]
+    fn unicode_look_alikes_of_known_codes_are_refused(
+        pick in 0usize..512,
+        at in 0usize..64,
+        which in prop::sample::select(vec![
+            '\u{200b}', '\u{200d}', '\u{200f}', '\u{202e}', '\u{feff}', '\u{301}', '\u{130}',
+            '\u{131}', '\u{5d0}', '\u{627}',
+        ]),
+        full_width in any::<bool>(),
+    ) {
+        let look_alike = |code: &str| -> String {
+            if full_width {
+                // U+FF01..U+FF5E are the full-width forms of ASCII `!`..`~`.
+                code.chars()
+                    .map(|c| if c.is_ascii_graphic() { char::from_u32(c as u32 + 0xfee0).unwrap_or(c) } else { c })
+                    .collect()
+            } else {
+                let mut chars: Vec<char> = code.chars().collect();
+                chars.insert(at % (chars.len() + 1), which);
+                chars.into_iter().collect()
+            }
+        };
+        let codes: Vec<&str> = rb().end_use_keys().collect();
+        let end_use = look_alike(codes[pick % codes.len()]);
+        match answer(&case("nvidia-h200", "FR", std::slice::from_ref(&end_use))) {
+            Err(InputError::UnknownEndUse(v)) => prop_assert_eq!(v, end_use),
+            other => prop_assert!(false, "{:?} gave {:?}", end_use, other),
+        }
+        let countries = ["FR", "CN", "AE", "IN", "RU", "TR", "IL", "SA"];
+        let country = look_alike(countries[pick % countries.len()]);
+        prop_assert!(
+            matches!(answer(&case("nvidia-h200", &country, &[])), Err(InputError::UnknownCountry { value, .. }) if value == country),
+            "{:?}", country
+        );
+        let ids: Vec<String> = rb().catalog().iter().map(|e| e.id.clone()).collect();
+        let id = look_alike(&ids[pick % ids.len()]);
+        prop_assert!(
+            matches!(answer(&case(&id, "FR", &[])), Err(InputError::UnknownCatalog(v)) if v == id),
+            "{:?}", id
+        );
+    }
 }

@@ -7,9 +7,10 @@
 //! IEEE 754 doubles printed the way ECMAScript's `Number.prototype.toString` prints them.
 //!
 //! Input must be I-JSON (RFC 7493), which RFC 8785 §3.1 requires: duplicate member names are
-//! refused (a parser would silently keep one of them), and so are integers beyond ±2^53, which
-//! a double cannot hold exactly: silently rounding an identifier in a compliance record would
-//! change what was decided.
+//! refused (a parser would silently keep one of them), and so are integers a double cannot hold
+//! exactly (2^53 + 1, say): silently rounding an identifier in a compliance record would change
+//! what was decided. Integers a double does hold, however large (`100000000000000000`, which is
+//! how §3.2.2.3 writes `1e17`), are accepted, so that canonical output reads back as itself.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -19,8 +20,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::LedgerError;
 
-/// Largest integer a double holds exactly (2^53), I-JSON RFC 7493 §2.2.
-const MAX_EXACT: u64 = 1 << 53;
+/// Whether a double holds the integer of magnitude `v` exactly: its odd part fits the 53-bit
+/// significand (IEEE 754 binary64; every u64 is within its exponent range). Every integer up to
+/// 2^53 qualifies (I-JSON, RFC 7493 §2.2), and so does any larger one that is such an odd part
+/// times a power of two.
+fn exact_in_double(v: u64) -> bool {
+    v == 0 || v >> v.trailing_zeros() < 1 << 53
+}
 
 /// A parsed JSON value that remembers member order only to find duplicates.
 enum Json {
@@ -53,17 +59,17 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Ok(Json::Bool(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Json, E> {
-        if v > MAX_EXACT {
+        if !exact_in_double(v) {
             return Err(E::custom(format!(
-                "integer {v} is beyond 2^53 and cannot be held exactly (RFC 8785 §3.2.2.3)"
+                "integer {v} cannot be held exactly as a double (RFC 8785 §3.2.2.3)"
             )));
         }
         Ok(Json::Number(v as f64))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Json, E> {
-        if v.unsigned_abs() > MAX_EXACT {
+        if !exact_in_double(v.unsigned_abs()) {
             return Err(E::custom(format!(
-                "integer {v} is beyond -2^53 and cannot be held exactly (RFC 8785 §3.2.2.3)"
+                "integer {v} cannot be held exactly as a double (RFC 8785 §3.2.2.3)"
             )));
         }
         Ok(Json::Number(v as f64))
@@ -120,8 +126,8 @@ pub fn canonicalize_value(value: &serde_json::Value) -> Result<String, LedgerErr
             serde_json::Value::Bool(b) => Json::Bool(*b),
             serde_json::Value::Number(n) => {
                 let exact = match (n.as_u64(), n.as_i64()) {
-                    (Some(u), _) => u <= MAX_EXACT,
-                    (None, Some(i)) => i.unsigned_abs() <= MAX_EXACT,
+                    (Some(u), _) => exact_in_double(u),
+                    (None, Some(i)) => exact_in_double(i.unsigned_abs()),
                     _ => true,
                 };
                 let f = n.as_f64().filter(|f| f.is_finite() && exact).ok_or_else(|| {
@@ -361,5 +367,32 @@ mod tests {
         assert!(canonicalize(b"{\"id\": 9007199254740993}").is_err());
         assert!(canonicalize(b"[1] x").is_err());
         assert!(canonicalize(b"").is_err());
+    }
+
+    #[test]
+    fn integers_a_double_holds_are_accepted_however_large() {
+        // §3.2.2.3 writes 1e17 and 1e20 out in full; the canonical form must read back as itself.
+        for doc in ["[1e17]", "[1e20]", "[-1e20]", "[9007199254740994]"] {
+            let c = canonicalize(doc.as_bytes()).unwrap();
+            assert_eq!(canonicalize(c.as_bytes()).unwrap(), c, "{doc}");
+        }
+        assert_eq!(
+            canonicalize(b"[9223372036854775808]").unwrap(),
+            "[9223372036854776000]"
+        );
+        for not_exact in [
+            "[9007199254740993]",
+            "[-9007199254740993]",
+            "[18446744073709551615]",
+        ] {
+            assert!(canonicalize(not_exact.as_bytes()).is_err(), "{not_exact}");
+        }
+        let big = serde_json::json!({"n": 100_000_000_000_000_000u64, "m": u64::MAX});
+        assert!(canonicalize_value(&big).is_err());
+        let ok = serde_json::json!({"n": 100_000_000_000_000_000u64});
+        assert_eq!(
+            canonicalize_value(&ok).unwrap(),
+            "{\"n\":100000000000000000}"
+        );
     }
 }

@@ -304,7 +304,9 @@ impl Note {
         check_text(text)?;
         let sig_block = &msg[split + 2..];
         let mut signatures = Vec::new();
-        for (i, line) in sig_block.lines().enumerate() {
+        // Lines end at `\n` only: `str::lines` would also take `\r\n`, giving one note a second
+        // encoding that still verifies (the Go reference refuses it too).
+        for (i, line) in sig_block.split_terminator('\n').enumerate() {
             let lineno = text.lines().count() + 2 + i;
             if signatures.len() == MAX_SIGNATURES {
                 return Err(bad(format!("more than {MAX_SIGNATURES} signatures")));
@@ -390,6 +392,16 @@ mod tests {
             VerifierKey::parse(&k.verifier().to_string()).unwrap(),
             *k.verifier()
         );
+    }
+
+    #[test]
+    fn a_signature_line_ends_at_a_line_feed_only() {
+        let k = SignerKey::generate("stackport.example/ledger").unwrap();
+        let note = k.sign("text\n").unwrap();
+        assert!(Note::open(&note, k.verifier()).is_ok());
+        let crlf = format!("{}\r\n", note.trim_end_matches('\n'));
+        let e = Note::parse(&crlf).unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("base64"), "{e}");
     }
 
     #[test]

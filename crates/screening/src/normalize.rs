@@ -1,7 +1,8 @@
 //! Name normalisation: the same pipeline for listed names and for queries, so that both
 //! sides meet in one comparable form.
 //!
-//! 1. Unicode NFKC (compatibility forms: full-width letters, ligatures), then transliteration
+//! 1. Unicode NFKC (compatibility forms: full-width letters, ligatures), invisible characters
+//!    (zero-width space and joiners, direction marks, byte-order mark) dropped, then transliteration
 //!    to Latin ASCII: Cyrillic the way OFAC romanises it (BGN/PCGN; Ukrainian words with their
 //!    own letters), Arabic and Persian script as consonant skeletons ([`Token::skeletal`]),
 //!    everything else (accents, Greek, CJK) by `deunicode`.
@@ -425,7 +426,8 @@ fn words_flagged(raw: &str) -> (Vec<String>, Vec<bool>) {
     let lower = if raw.is_ascii() {
         raw.to_ascii_lowercase()
     } else {
-        let nfkc: String = raw.nfkc().collect();
+        // An invisible character is neither a letter nor a break: it cannot split a word.
+        let nfkc: String = raw.nfkc().filter(|c| !is_invisible(*c)).collect();
         romanize(&nfkc)
     };
     let b = lower.as_bytes();
@@ -520,6 +522,34 @@ fn romanize(s: &str) -> String {
         }
     }
     out
+}
+
+/// Characters drawn as nothing: Unicode's `Default_Ignorable_Code_Point` (DerivedCoreProperties.txt;
+/// Unicode §5.21) — soft hyphen, zero-width space, joiners, direction marks, embeddings,
+/// overrides and isolates, word joiner and invisible operators, variation selectors, the
+/// byte-order mark, Hangul fillers, tags. A name with one inserted (by a copy from a
+/// right-to-left document, or to dodge a match) is the same name.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00ad}'
+            | '\u{034f}'
+            | '\u{061c}'
+            | '\u{115f}'..='\u{1160}'
+            | '\u{17b4}'..='\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff0}'..='\u{fff8}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0000}'..='\u{e0fff}'
+    )
 }
 
 /// Russian, Ukrainian and Belarusian Cyrillic as OFAC romanises it (BGN/PCGN 1947 for

@@ -53,6 +53,53 @@ impl ParseError {
     }
 }
 
+/// The bytes of one list file, with the path its errors name.
+#[derive(Debug, Clone, Copy)]
+pub struct FileBytes<'a> {
+    /// Where errors point: the file on disk, or any label for bytes from elsewhere.
+    pub path: &'a Path,
+    pub bytes: &'a [u8],
+}
+
+/// One recognised list file (or OFAC set) held in memory. [`load_dir`] reads the files of a
+/// directory into these; [`read_list`] takes them from anywhere else (an upload, a fuzzer).
+#[derive(Debug, Clone, Copy)]
+pub enum ListFile<'a> {
+    /// An OFAC legacy CSV set: `sdn.csv` (or `cons_prim.csv` when `consolidated`) and the
+    /// companions beside it, each optional.
+    Ofac {
+        consolidated: bool,
+        primary: FileBytes<'a>,
+        add: Option<FileBytes<'a>>,
+        alt: Option<FileBytes<'a>>,
+        comments: Option<FileBytes<'a>>,
+    },
+    /// A trade.gov Consolidated Screening List CSV.
+    Csl(FileBytes<'a>),
+    /// The BIS Denied Persons List, tab-separated.
+    Dpl(FileBytes<'a>),
+}
+
+/// Reads one list file (or OFAC set) from bytes: its sources and its entities. `rel` is the
+/// path the snapshot records for it, relative to the list directory; a date in it
+/// (`ofac/sdn_2021-07-07/sdn.csv`) is the data date of files that carry none.
+pub fn read_list(
+    rel: &str,
+    file: ListFile<'_>,
+) -> Result<(Vec<SourceFile>, Vec<Entity>), ParseError> {
+    match file {
+        ListFile::Ofac {
+            consolidated,
+            primary,
+            add,
+            alt,
+            comments,
+        } => read_ofac_set(primary, rel, consolidated, [add, alt, comments]),
+        ListFile::Csl(f) => read_csl(f, rel),
+        ListFile::Dpl(f) => read_dpl(f, rel),
+    }
+}
+
 /// The kind of a recognised file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FileKind {
@@ -87,11 +134,7 @@ pub fn load_dir(dir: &Path) -> Result<Snapshot, ParseError> {
             .unwrap_or(path)
             .to_string_lossy()
             .replace('\\', "/");
-        let (sources, entities) = match kind {
-            FileKind::OfacPrimary { consolidated } => read_ofac_set(path, &rel, consolidated)?,
-            FileKind::Csl => read_csl(path, &rel)?,
-            FileKind::Dpl => read_dpl(path, &rel)?,
-        };
+        let (sources, entities) = read_kind(path, &rel, kind)?;
         for e in entities {
             match seen.get(&e.id) {
                 Some((date, idx)) => {
@@ -113,6 +156,58 @@ pub fn load_dir(dir: &Path) -> Result<Snapshot, ParseError> {
         snapshot.sources.extend(sources);
     }
     Ok(snapshot)
+}
+
+/// Reads a recognised file (and, for an OFAC primary file, the companions beside it) from
+/// disk and parses it.
+fn read_kind(
+    path: &Path,
+    rel: &str,
+    kind: FileKind,
+) -> Result<(Vec<SourceFile>, Vec<Entity>), ParseError> {
+    let bytes = read_bytes(path)?;
+    let file = FileBytes {
+        path,
+        bytes: &bytes,
+    };
+    match kind {
+        FileKind::OfacPrimary { consolidated } => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let names: [[&str; 2]; 3] = [
+                ["add.csv", "cons_add.csv"],
+                ["alt.csv", "cons_alt.csv"],
+                ["sdn_comments.csv", "cons_comments.csv"],
+            ];
+            let mut found = Vec::with_capacity(3);
+            for pair in names {
+                let name = pair[usize::from(consolidated)];
+                found.push(match companion(dir, &[name]) {
+                    Some(p) => {
+                        let b = read_bytes(&p)?;
+                        Some((p, b))
+                    }
+                    None => None,
+                });
+            }
+            let view = |i: usize| {
+                found[i]
+                    .as_ref()
+                    .map(|(p, b)| FileBytes { path: p, bytes: b })
+            };
+            read_list(
+                rel,
+                ListFile::Ofac {
+                    consolidated,
+                    primary: file,
+                    add: view(0),
+                    alt: view(1),
+                    comments: view(2),
+                },
+            )
+        }
+        FileKind::Csl => read_list(rel, ListFile::Csl(file)),
+        FileKind::Dpl => read_list(rel, ListFile::Dpl(file)),
+    }
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> Result<(), ParseError> {
@@ -209,21 +304,23 @@ fn read_head(path: &Path) -> Result<String, ParseError> {
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
-/// Reads a file's bytes, its SHA-256, and its text. OFAC legacy files are Windows-1252 in
-/// places; bytes that are not UTF-8 are decoded as Windows-1252 rather than rejected, since
-/// that is how OFAC publishes them. The trailing 0x1A (Ctrl-Z) is removed.
-fn read_text(path: &Path) -> Result<(String, String), ParseError> {
-    let bytes =
-        fs::read(path).map_err(|e| ParseError::new(path, 0, format!("cannot read: {e}")))?;
-    let hash = hex::encode(Sha256::digest(&bytes));
-    let mut text = match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => decode_cp1252(e.as_bytes()),
+fn read_bytes(path: &Path) -> Result<Vec<u8>, ParseError> {
+    fs::read(path).map_err(|e| ParseError::new(path, 0, format!("cannot read: {e}")))
+}
+
+/// A file's text and the SHA-256 of its bytes. OFAC legacy files are Windows-1252 in places;
+/// bytes that are not UTF-8 are decoded as Windows-1252 rather than rejected, since that is how
+/// OFAC publishes them. The trailing 0x1A (Ctrl-Z) is removed.
+fn decode_text(bytes: &[u8]) -> (String, String) {
+    let hash = hex::encode(Sha256::digest(bytes));
+    let mut text = match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => decode_cp1252(bytes),
     };
     while text.ends_with('\u{1a}') {
         text.pop();
     }
-    Ok((text, hash))
+    (text, hash)
 }
 
 /// Windows-1252 to UTF-8 (the 0x80–0x9F range differs from Latin-1).
@@ -359,13 +456,16 @@ fn companion(dir: &Path, names: &[&str]) -> Option<PathBuf> {
     found.into_iter().next()
 }
 
-/// Reads an OFAC legacy set: the primary file and the companions beside it.
+/// Reads an OFAC legacy set: the primary file and its companions (address, alias, comment
+/// files, in that order).
 fn read_ofac_set(
-    primary: &Path,
+    primary_file: FileBytes<'_>,
     rel: &str,
     consolidated: bool,
+    companions: [Option<FileBytes<'_>>; 3],
 ) -> Result<(Vec<SourceFile>, Vec<Entity>), ParseError> {
-    let dir = primary.parent().unwrap_or(Path::new("."));
+    let primary = primary_file.path;
+    let [add_file, alt_file, comments_file] = companions;
     let (prefix, list, format) = if consolidated {
         ("ofac-cons", ListSource::NonSdn, "ofac-cons")
     } else {
@@ -377,7 +477,7 @@ fn read_ofac_set(
         .map(|(d, _)| format!("{d}/"))
         .unwrap_or_default();
 
-    let (text, hash) = read_text(primary)?;
+    let (text, hash) = decode_text(primary_file.bytes);
     let records = csv_records(primary, &text, b',', false)?;
     let mut sources = vec![SourceFile {
         path: rel.to_string(),
@@ -392,27 +492,27 @@ fn read_ofac_set(
 
     // Companion files, each optional (the 2024 snapshot ships sdn.csv alone). Every one read
     // adds its hash to the set hash and its entry to the sources.
-    let mut read_companion = |sdn_name: &str,
-                              cons_name: &str,
+    let mut read_companion = |file: Option<FileBytes<'_>>,
                               format: &str,
                               min_fields: usize,
                               layout: &str|
      -> Result<Vec<Record>, ParseError> {
-        let Some(p) = companion(dir, &[if consolidated { cons_name } else { sdn_name }]) else {
+        let Some(file) = file else {
             return Ok(Vec::new());
         };
-        let (t, h) = read_text(&p)?;
-        let recs = csv_records(&p, &t, b',', false)?;
+        let p = file.path;
+        let (t, h) = decode_text(file.bytes);
+        let recs = csv_records(p, &t, b',', false)?;
         if let Some(r) = recs.iter().find(|r| r.fields.len() < min_fields) {
             return Err(ParseError::new(
-                &p,
+                p,
                 r.line,
                 format!("expected {layout}, found {} fields", r.fields.len()),
             ));
         }
         set_hash.update(h.as_bytes());
         sources.push(SourceFile {
-            path: format!("{rel_dir}{}", file_name_lower(&p)),
+            path: format!("{rel_dir}{}", file_name_lower(p)),
             format: format.into(),
             sha256: h,
             data_date: data_date.clone(),
@@ -423,8 +523,7 @@ fn read_ofac_set(
     };
     let mut addresses: HashMap<String, Vec<Address>> = HashMap::new();
     for r in read_companion(
-        "add.csv",
-        "cons_add.csv",
+        add_file,
         "ofac-add",
         5,
         "6 fields (ent_num, add_num, address, city, country, remarks)",
@@ -450,8 +549,7 @@ fn read_ofac_set(
     }
     let mut alts: HashMap<String, Vec<Alias>> = HashMap::new();
     for r in read_companion(
-        "alt.csv",
-        "cons_alt.csv",
+        alt_file,
         "ofac-alt",
         4,
         "5 fields (ent_num, alt_num, alt_type, alt_name, remarks)",
@@ -473,8 +571,7 @@ fn read_ofac_set(
     }
     let mut comments: HashMap<String, String> = HashMap::new();
     for r in read_companion(
-        "sdn_comments.csv",
-        "cons_comments.csv",
+        comments_file,
         "ofac-comments",
         2,
         "2 fields (ent_num, remarks_extended)",
@@ -807,8 +904,9 @@ fn split_multi(v: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 /// Reads a trade.gov Consolidated Screening List CSV (29-column or older 28-column layout).
-fn read_csl(path: &Path, rel: &str) -> Result<(Vec<SourceFile>, Vec<Entity>), ParseError> {
-    let (text, hash) = read_text(path)?;
+fn read_csl(file: FileBytes<'_>, rel: &str) -> Result<(Vec<SourceFile>, Vec<Entity>), ParseError> {
+    let path = file.path;
+    let (text, hash) = decode_text(file.bytes);
     let records = csv_records(path, &text, b',', false)?;
     let Some(header) = records.first() else {
         return Err(ParseError::new(path, 1, "empty file"));
@@ -1029,8 +1127,9 @@ fn read_csl(path: &Path, rel: &str) -> Result<(Vec<SourceFile>, Vec<Entity>), Pa
 }
 
 /// Reads the BIS Denied Persons List (tab-separated, every field quoted).
-fn read_dpl(path: &Path, rel: &str) -> Result<(Vec<SourceFile>, Vec<Entity>), ParseError> {
-    let (text, hash) = read_text(path)?;
+fn read_dpl(file: FileBytes<'_>, rel: &str) -> Result<(Vec<SourceFile>, Vec<Entity>), ParseError> {
+    let path = file.path;
+    let (text, hash) = decode_text(file.bytes);
     let records = csv_records(path, &text, b'\t', false)?;
     let Some(header) = records.first() else {
         return Err(ParseError::new(path, 1, "empty file"));

@@ -36,7 +36,9 @@ use crate::normalize::{self, TokenKind};
 /// Version of the normalisation + matching algorithm; recorded in every result.
 /// 1.1: Cyrillic and Arabic-script romanisation, consonant skeletons, initials aligned with
 /// given names, glued words competing with single pairs, vessel prefixes dropped.
-pub const ALGORITHM_VERSION: &str = "stackport-match/1.1";
+/// 1.2: invisible characters (zero-width space and joiners, direction marks, byte-order mark)
+/// dropped before words are cut, so that one inside a name cannot split it.
+pub const ALGORITHM_VERSION: &str = "stackport-match/1.2";
 /// Default score threshold: hits below it are not reported. Chosen on the public evaluation
 /// set as the point where the false-positive rate stays under 1% (see BENCHMARKS.md).
 pub const DEFAULT_THRESHOLD: f64 = 0.85;

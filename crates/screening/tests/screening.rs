@@ -736,3 +736,123 @@ fn stress_set_on_the_bundled_consolidated_list() {
     assert!(recall >= 0.80, "stress recall@1 {recall:.4}: {figures:?}");
     assert!(fpr <= 0.02, "stress FP rate {fpr:.4}: {figures:?}");
 }
+
+/// Words as the lists and users write them in other scripts: Turkish dotted and dotless
+/// capitals (several Turkish parties are on the Entity List), combining marks, right-to-left
+/// Hebrew and Arabic (with direction marks and joiners inside), Greek final sigma, Cyrillic,
+/// ligatures and title-case digraphs.
+fn unicode_words() -> impl Strategy<Value = Vec<String>> {
+    proptest::collection::vec(
+        prop::sample::select(vec![
+            "İSTANBUL",
+            "ŞİRKETİ",
+            "ısparta",
+            "e\u{301}cole",
+            "Zo\u{308}e",
+            "\u{5e9}\u{5dc}\u{5d5}\u{5dd}",
+            "\u{5d0}\u{5d1}\u{5d2}\u{200f}",
+            "\u{645}\u{62d}\u{645}\u{62f}",
+            "\u{627}\u{644}\u{200d}\u{639}\u{644}\u{64a}",
+            "ΣΟΦΊΑΣ",
+            "Петров",
+            "Ǆemal",
+            "STRAẞE",
+            "ﬁrma",
+            "ACME",
+        ])
+        .prop_map(str::to_string),
+        1..5,
+    )
+}
+
+/// Characters that change no letter: zero-width space, non-joiner and joiner, direction marks,
+/// embeddings, overrides and isolates, word joiner, byte-order mark.
+const INVISIBLE: [char; 14] = [
+    '\u{200b}', '\u{200c}', '\u{200d}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}',
+    '\u{202e}', '\u{2060}', '\u{2066}', '\u{2067}', '\u{2069}', '\u{feff}',
+];
+
+/// `s` with `marks` inserted at the given character positions (modulo its length).
+fn with_invisible(s: &str, marks: &[(usize, usize)]) -> String {
+    let mut chars: Vec<char> = s.chars().collect();
+    for &(at, which) in marks {
+        chars.insert(at % (chars.len() + 1), INVISIBLE[which % INVISIBLE.len()]);
+    }
+    chars.into_iter().collect()
+}
+
+fn file<'a>(path: &'static str, text: &'a str) -> parse::FileBytes<'a> {
+    parse::FileBytes {
+        path: Path::new(path),
+        bytes: text.as_bytes(),
+    }
+}
+
+fn read_one(file: parse::ListFile<'_>) -> Vec<stackport_screening::Entity> {
+    parse::read_list("lists/unicode.csv", file)
+        .expect("a well-formed file reads")
+        .1
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Case does not matter in any script, and decomposed and precomposed letters are one name.
+    #[test]
+    fn names_in_every_script_normalise_alike(words in unicode_words()) {
+        use unicode_normalization::UnicodeNormalization;
+        let name = words.join(" ");
+        let n = normalized(&name);
+        prop_assert_eq!(&normalized(&name.to_uppercase()), &n);
+        prop_assert_eq!(&normalized(&name.to_lowercase()), &n);
+        prop_assert_eq!(&normalized(&name.nfd().collect::<String>()), &n);
+        prop_assert_eq!(&normalized(&name.nfc().collect::<String>()), &n);
+    }
+
+    /// Invisible characters cannot hide a name: inserted anywhere, the name normalises the same.
+    #[test]
+    fn invisible_characters_change_no_name(
+        words in unicode_words(),
+        marks in proptest::collection::vec((any::<usize>(), any::<usize>()), 1..4),
+    ) {
+        let name = words.join(" ");
+        prop_assert_eq!(normalized(&with_invisible(&name, &marks)), normalized(&name));
+    }
+
+    /// Every list format reads names in every script exactly, and screening finds them again
+    /// however the query is cased and whatever invisible characters it carries.
+    #[test]
+    fn list_files_keep_names_in_every_script(
+        words in unicode_words(),
+        alias in unicode_words(),
+        marks in proptest::collection::vec((any::<usize>(), any::<usize>()), 0..3),
+    ) {
+        use parse::ListFile;
+        let (name, alias) = (words.join(" "), alias.join(" "));
+        let csl = format!("_id,source,name,alt_names\n1,Entity List (EL) - Bureau of Industry and Security,\"{name}; and any successor, sub-unit, or subsidiary thereof\",\"{alias}\"\n");
+        let dpl = format!("\"Name\"\t\"Street_Address\"\t\"City\"\t\"State\"\t\"Country\"\t\"Postal_Code\"\t\"Effective_Date\"\n\"{name}\"\t\"\"\t\"\"\t\"\"\t\"TR\"\t\"\"\t\"01/02/2024\"\n");
+        let sdn = format!("1,\"{name}\",-0- ,\"SDGT\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n");
+        let alt = format!("1,1,\"aka\",\"{alias}\",-0- \r\n");
+        let read = [
+            read_one(ListFile::Csl(file("csl.csv", &csl))),
+            read_one(ListFile::Dpl(file("dpl.txt", &dpl))),
+            read_one(ListFile::Ofac {
+                consolidated: false,
+                primary: file("sdn.csv", &sdn),
+                add: None,
+                alt: Some(file("alt.csv", &alt)),
+                comments: None,
+            }),
+        ];
+        for entities in read {
+            prop_assert_eq!(entities.len(), 1);
+            let e = &entities[0];
+            prop_assert_eq!(&e.name, &name);
+            prop_assert!(e.aliases.is_empty() || e.aliases[0].name == alias);
+            let s = Screener::new(&stackport_screening::Snapshot { sources: Vec::new(), entities: entities.clone() });
+            let query = with_invisible(&name.to_uppercase(), &marks);
+            let hit = s.screen(&Query { name: query.clone(), ..Default::default() }, 1, DEFAULT_THRESHOLD).expect("screens");
+            prop_assert_eq!(hit.hits.first().map(|h| (h.entity.as_str(), h.score)), Some((e.id.as_str(), 1.0)), "query {:?}", query);
+        }
+    }
+}

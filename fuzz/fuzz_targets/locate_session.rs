@@ -5,13 +5,17 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use stackport_locate::protocol::{
-    ChipId, ChipKey, LandmarkId, LandmarkKey, LandmarkSession, ResponseOutcome, SecretKey, SessionConfig, SignatureAlgorithm,
+    ChipId, ChipKey, LandmarkId, LandmarkKey, LandmarkSession, ResponseOutcome, SecretKey,
+    SessionConfig, SignatureAlgorithm,
 };
 
 fn keys() -> &'static (LandmarkKey, ChipKey) {
     static K: OnceLock<(LandmarkKey, ChipKey)> = OnceLock::new();
     K.get_or_init(|| {
-        (LandmarkKey(SecretKey::generate(SignatureAlgorithm::Ed25519)), ChipKey(SecretKey::generate(SignatureAlgorithm::Ed25519)))
+        (
+            LandmarkKey(SecretKey::generate(SignatureAlgorithm::Ed25519)),
+            ChipKey(SecretKey::generate(SignatureAlgorithm::Ed25519)),
+        )
     })
 }
 
@@ -22,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
         ChipId::new("chip").expect("id"),
         stackport_locate::protocol::ChipSigner::public_key(chip),
         1,
-        SessionConfig { rounds: 4, timeout_ns: 1_000 },
+        SessionConfig {
+            rounds: 4,
+            timeout_ns: 1_000,
+        },
     );
     let mut t = 0u64;
     for piece in data.split(|b| *b == 0xff).take(16) {
@@ -32,6 +39,9 @@ fuzz_target!(|data: &[u8]| {
         }
         t += piece.len() as u64 * 10;
         let out = s.on_response(piece, t);
-        assert!(!matches!(out, ResponseOutcome::Accepted { .. }), "a fuzzed datagram was accepted");
+        assert!(
+            !matches!(out, ResponseOutcome::Accepted { .. }),
+            "a fuzzed datagram was accepted"
+        );
     }
 });

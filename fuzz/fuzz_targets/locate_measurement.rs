@@ -9,7 +9,10 @@ use stackport_locate::protocol::{PublicKey, SecretKey, SignatureAlgorithm, Signe
 fn keys() -> &'static (PublicKey, PublicKey) {
     static K: OnceLock<(PublicKey, PublicKey)> = OnceLock::new();
     K.get_or_init(|| {
-        (SecretKey::generate(SignatureAlgorithm::Ed25519).public_key(), SecretKey::generate(SignatureAlgorithm::EcdsaP384Sha384).public_key())
+        (
+            SecretKey::generate(SignatureAlgorithm::Ed25519).public_key(),
+            SecretKey::generate(SignatureAlgorithm::EcdsaP384Sha384).public_key(),
+        )
     })
 }
 
