@@ -448,7 +448,10 @@ fn bad_input_is_refused_and_appends_nothing() {
     for (content, expect) in [
         ("{\"a\": 1,\n \"b\": }", "line 2"),
         ("{\"a\": 1, \"a\": 2}", "duplicate member name \"a\""),
-        ("{\"id\": 12345678901234567890}", "cannot be held exactly as a double"),
+        (
+            "{\"id\": 12345678901234567890}",
+            "cannot be held exactly as a double",
+        ),
         ("", "EOF"),
         ("{} {}", "trailing"),
     ] {
