@@ -4,6 +4,15 @@
 //! - [`ledger`]: the decision ledger ([`ledger::DecisionLedger`]): group-committed appends,
 //!   signed C2SP checkpoints, inclusion and consistency proofs, verification of the whole log,
 //!   and the log's signing key.
+//! - [`screening`]: the list snapshot in use ([`screening::ScreeningState`]), screening results
+//!   stored with their ledger entries by group commit, and re-screening of stored parties after
+//!   a list update.
+//! - [`proposals`]: proposals reviewed, stored with their ledger entries and re-evaluated when
+//!   the lists or the rules change ([`proposals::ProposalService`]).
+//!
+//! The services share one store (`stackport-store`, SQLite or PostgreSQL) and one ledger; the
+//! screening state holds the snapshot the proposal service screens with and tells it when the
+//! snapshot changes.
 //!
 //! Every service returns [`AppError`] (or an error that converts into it): a kind that carries
 //! the stable code the API answers with ([`AppError::code`]) and whether the same request may
@@ -18,6 +27,8 @@ use std::sync::Arc;
 
 pub mod error;
 pub mod ledger;
+pub mod proposals;
+pub mod screening;
 
 pub use error::{AppError, Rejection};
 
