@@ -9,6 +9,9 @@
 //!   a list update.
 //! - [`proposals`]: proposals reviewed, stored with their ledger entries and re-evaluated when
 //!   the lists or the rules change ([`proposals::ProposalService`]).
+//! - [`registry`]: the chip registry ([`registry::LocateService`]): measurements checked,
+//!   stored and verified with the landmark cross-check, verdicts and alerts in the ledger, the
+//!   check-in sweep, and the JetStream consumer.
 //!
 //! The services share one store (`stackport-store`, SQLite or PostgreSQL) and one ledger; the
 //! screening state holds the snapshot the proposal service screens with and tells it when the
@@ -28,6 +31,7 @@ use std::sync::Arc;
 pub mod error;
 pub mod ledger;
 pub mod proposals;
+pub mod registry;
 pub mod screening;
 
 pub use error::{AppError, Rejection};

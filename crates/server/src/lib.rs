@@ -3,11 +3,11 @@
 //! The server is thin: each module (`screening`, `controls`, `ledger`, `locate`, `proposals`)
 //! validates HTTP requests at the edge and turns them into calls on the application services
 //! of `stackport-app` (the decision ledger, the screening state and re-screening, the proposal
-//! service) or, for determinations and the chip registry, on their pure crates and the store;
-//! each exposes its own router and its own piece of the OpenAPI 3.1 document. [`app`] merges
-//! them with the health endpoint, Prometheus metrics and the OpenAPI document. Every error
-//! leaves through [`ApiError`], whose codes are listed in one table (`error.rs`); the services'
-//! errors (`stackport_app::AppError`) are mapped to it there, in one `match`.
+//! service, the chip registry) or, for determinations, on its pure crate; each exposes its own
+//! router and its own piece of the OpenAPI 3.1 document. [`app`] merges them with the health
+//! endpoint, Prometheus metrics and the OpenAPI document. Every error leaves through
+//! [`ApiError`], whose codes are listed in one table (`error.rs`); the services' errors
+//! (`stackport_app::AppError`) are mapped to it there, in one `match`.
 //!
 //! State lives in the store (SQLite or PostgreSQL); the server itself holds only caches that
 //! can be rebuilt from it, so several instances can share one PostgreSQL database.
