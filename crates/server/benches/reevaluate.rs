@@ -22,12 +22,12 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 use serde_json::{json, Value};
+use stackport_app::screening::{load_snapshot, LoadedSnapshot};
 use stackport_controls::Rulebook;
 use stackport_ledger::{Decision, DecisionKind, DecisionVersions};
 use stackport_program::reevaluate::party_keys;
 use stackport_program::{ProgramRules, Proposal, Reviewer};
-use stackport_server::proposals::ProposalService;
-use stackport_server::screening::{self, LoadedSnapshot};
+use stackport_server::{proposals, screening};
 use stackport_server::{ServerConfig, ServerContext};
 use stackport_store::testing::TestDb;
 use stackport_store::{ProposalRecord, ReviewedProposal, Storage};
@@ -197,7 +197,7 @@ async fn run(db: TestDb, count: usize) {
     let loaded = state.loaded().expect("bundled snapshot loaded");
     store_proposals(&store, &loaded, count).await;
     // The proposals were stored directly: the service's start-up pass finds them compared.
-    let service = ProposalService::start(&ctx, state.clone())
+    let service = proposals::start(&ctx, state.clone())
         .await
         .expect("proposal service");
     let mut times = Vec::new();
@@ -209,11 +209,7 @@ async fn run(db: TestDb, count: usize) {
             .await
             .expect("stored snapshot");
         let started = Instant::now();
-        let loaded = Arc::new(
-            screening::load_snapshot(store.as_ref(), info)
-                .await
-                .expect("index"),
-        );
+        let loaded = Arc::new(load_snapshot(store.as_ref(), info).await.expect("index"));
         let index_s = started.elapsed().as_secs_f64();
         let started = Instant::now();
         let summary = service

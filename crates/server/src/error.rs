@@ -1,9 +1,12 @@
 //! The one table of API error codes. Every handler error becomes an [`ApiError`]: an HTTP
 //! status, a stable machine-readable `code` that clients may depend on, and a message that
-//! says what was wrong and where (the field, the line). Codes are never renamed.
+//! says what was wrong and where (the field, the line). Codes are never renamed. The errors of
+//! the application services ([`AppError`], from `stackport-app`) carry their code and become
+//! an [`ApiError`] through [`status_of`], one `match` on their kind.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use stackport_app::AppError;
 
 /// Stable error codes, one row per code: (code, HTTP status, meaning).
 pub const CODES: &[(&str, u16, &str)] = &[
@@ -163,12 +166,67 @@ impl ApiError {
     }
 }
 
+/// The HTTP status of each kind of service error: the one mapping of [`AppError`] to HTTP (its
+/// stable code comes with it, [`AppError::code`]; both agree with [`CODES`], which a test
+/// checks).
+pub fn status_of(e: &AppError) -> StatusCode {
+    use stackport_app::Rejection as R;
+    use stackport_ledger::LedgerError as L;
+    match e {
+        AppError::Rejected { reason, .. } => match reason {
+            R::InvalidJson
+            | R::InvalidRequest
+            | R::MalformedMeasurement
+            | R::InvalidCoordinates
+            | R::InvalidPublicKey
+            | R::InvalidCountry => StatusCode::BAD_REQUEST,
+            R::UnknownChip
+            | R::UnknownLandmark
+            | R::InvalidSignature
+            | R::InvalidRtt
+            | R::StaleMeasurement => StatusCode::UNPROCESSABLE_ENTITY,
+            R::MeasurementConflict | R::AlreadyEnrolled => StatusCode::CONFLICT,
+        },
+        AppError::InvalidProposal(_) => StatusCode::BAD_REQUEST,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::NoSnapshot => StatusCode::SERVICE_UNAVAILABLE,
+        // Entries and proofs past the log do not exist.
+        AppError::Ledger(
+            L::IndexOutOfRange { .. } | L::SizeOutOfRange { .. } | L::BadRange { .. },
+        ) => StatusCode::NOT_FOUND,
+        AppError::Ledger(L::InvalidEntry(_)) => StatusCode::BAD_REQUEST,
+        AppError::Ledger(_)
+        | AppError::LedgerCorrupt(_)
+        | AppError::Key { .. }
+        | AppError::Store(_)
+        | AppError::Corrupt(_)
+        | AppError::Config(_)
+        | AppError::Unavailable(_)
+        | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        AppError::Shared(e) => status_of(e),
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        Self {
+            status: status_of(&e),
+            code: e.code(),
+            problems: e.problems().iter().map(ProblemDto::from).collect(),
+            message: e.to_string(),
+        }
+    }
+}
+
 impl From<stackport_store::StoreError> for ApiError {
     fn from(e: stackport_store::StoreError) -> Self {
-        match e {
-            stackport_store::StoreError::NotFound(m) => Self::new("not_found", m),
-            other => Self::new("storage_error", other.to_string()),
-        }
+        AppError::from(e).into()
+    }
+}
+
+impl From<stackport_app::ledger::LedgerServiceError> for ApiError {
+    fn from(e: stackport_app::ledger::LedgerServiceError) -> Self {
+        AppError::from(e).into()
     }
 }
 
@@ -289,5 +347,48 @@ mod tests {
         assert_eq!(ApiError::new("invalid_proposal", "x").status, 400);
         assert_eq!(ApiError::new("invalid_package", "x").status, 422);
         assert_eq!(ApiError::new("not_acceptable", "x").status, 406);
+    }
+
+    /// Every kind of service error leaves with a code of the table and the table's status.
+    #[test]
+    fn service_errors_map_to_the_table() {
+        use stackport_app::Rejection;
+        use stackport_ledger::LedgerError;
+        use stackport_store::StoreError;
+        let mut errors: Vec<AppError> = Rejection::ALL
+            .iter()
+            .map(|r| AppError::rejected(*r, "x"))
+            .collect();
+        errors.extend([
+            AppError::InvalidProposal(stackport_program::ProposalError::Invalid(Vec::new())),
+            AppError::NotFound("x".into()),
+            AppError::NoSnapshot,
+            AppError::Ledger(LedgerError::IndexOutOfRange { index: 1, size: 0 }),
+            AppError::Ledger(LedgerError::SizeOutOfRange {
+                requested: 1,
+                size: 0,
+            }),
+            AppError::Ledger(LedgerError::BadRange { from: 1, to: 0 }),
+            AppError::Ledger(LedgerError::InvalidEntry("x".into())),
+            AppError::Ledger(LedgerError::ProofInvalid("x".into())),
+            AppError::LedgerCorrupt("x".into()),
+            AppError::Key {
+                path: "k".into(),
+                message: "x".into(),
+            },
+            AppError::Store(StoreError::Config("x".into())),
+            AppError::Corrupt("x".into()),
+            AppError::Config("x".into()),
+            AppError::Unavailable("x".into()),
+            AppError::Internal("x".into()),
+            AppError::Shared(std::sync::Arc::new(AppError::NoSnapshot)),
+        ]);
+        for e in errors {
+            let row = CODES.iter().find(|(c, _, _)| *c == e.code());
+            let (code, status) = (e.code(), status_of(&e).as_u16());
+            assert_eq!(row.map(|r| r.1), Some(status), "{code} of {e:?}");
+            let api = ApiError::from(e);
+            assert_eq!((api.code, api.status.as_u16()), (code, status));
+        }
     }
 }

@@ -1,10 +1,13 @@
 //! The Stackport HTTP API.
 //!
-//! The server is thin: each domain module (`screening`, `controls`, `ledger`, `locate`,
-//! `proposals`) turns HTTP requests into calls on its pure crate and on the store, and exposes
-//! its own router and its own piece of the OpenAPI 3.1 document. [`app`] merges them with the health endpoint,
-//! Prometheus metrics and the OpenAPI document. Every error leaves through [`ApiError`], whose
-//! codes are listed in one table (`error.rs`).
+//! The server is thin: each module (`screening`, `controls`, `ledger`, `locate`, `proposals`)
+//! validates HTTP requests at the edge and turns them into calls on the application services
+//! of `stackport-app` (the decision ledger, the screening state and re-screening, the proposal
+//! service, the chip registry) or, for determinations, on its pure crate; each exposes its own
+//! router and its own piece of the OpenAPI 3.1 document. [`app`] merges them with the health
+//! endpoint, Prometheus metrics and the OpenAPI document. Every error leaves through
+//! [`ApiError`], whose codes are listed in one table (`error.rs`); the services' errors
+//! (`stackport_app::AppError`) are mapped to it there, in one `match`.
 //!
 //! State lives in the store (SQLite or PostgreSQL); the server itself holds only caches that
 //! can be rebuilt from it, so several instances can share one PostgreSQL database.
@@ -27,6 +30,13 @@ pub mod proposals;
 pub mod screening;
 
 pub use error::ApiError;
+
+/// The services register their counters on `/metrics`.
+impl stackport_app::Counters for metrics::Metrics {
+    fn counter(&self, name: &str, help: &str) -> Arc<std::sync::atomic::AtomicU64> {
+        metrics::Metrics::counter(self, name, help)
+    }
+}
 
 /// Settings shared by every module, from the command line or the environment.
 #[derive(Debug, Clone)]

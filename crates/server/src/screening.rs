@@ -7,39 +7,34 @@
 //!   one is loaded; `POST /v1/lists/refresh`: pick up a newly loaded snapshot now;
 //!   `GET /v1/lists/{id}/new-hits`: what re-screening found after that snapshot was loaded.
 //!
-//! The loaded [`Screener`] lives in memory behind an `Arc` that is swapped whole when a new
-//! snapshot becomes active, so a request in flight finishes on the snapshot it started with.
-//! The store is the source of truth: the server builds its index from the active snapshot in
-//! the store (several servers can share one PostgreSQL database) and checks for a newer active
-//! snapshot every [`poll_interval`] and on `POST /v1/lists/refresh`. After a switch, each stored
-//! party is re-screened against the entries the snapshot in use added or changed since the
-//! snapshot that party was last screened or re-screened against, and the new hits are recorded
-//! ([`rescreen_stored_parties`]; the CLI's `stackport rescreen` compares an explicit pair of
-//! snapshots with [`rescreen`]).
+//! The routes validate and screen at the edge; storing, the group commit, the snapshot in use
+//! and re-screening are `stackport-app`'s [`ScreeningState`]. The server checks the store for a
+//! newer active snapshot every [`poll_interval`] and on `POST /v1/lists/refresh`; after a
+//! switch, stored parties are re-screened against what changed since the snapshot each was
+//! last compared on ([`stackport_app::screening::rescreen_stored_parties`]).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock, Weak};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
 
 use crate::error::Path;
 use serde::{Deserialize, Serialize};
-use stackport_ledger::{Decision, DecisionKind, DecisionVersions};
+use stackport_app::screening::{
+    new_hit_dto, rfc3339, LoadedSnapshot, NewHitDto, RefreshResponse, RescreenFrom,
+    RescreenSummary, ScreeningState, StoredResult,
+};
 use stackport_screening::{
-    diff, Hit, PartyType, Query, QueryError, Screener, ScreeningResult, Snapshot,
-    ALGORITHM_VERSION, DEFAULT_THRESHOLD, MAX_NAME_CHARS,
+    Hit, PartyType, Query, QueryError, ScreeningResult, ALGORITHM_VERSION, DEFAULT_THRESHOLD,
+    MAX_NAME_CHARS,
 };
-use stackport_store::{
-    EntryChange, NewHit, ScreeningRecord, SnapshotInfo, Storage, StoreError, StoredNewHit,
-    StoredParty, StoredScreening,
-};
+use stackport_store::StoredScreening;
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiError, Json};
-use crate::ledger::{DecisionLedger, LedgerReceipt};
+use crate::ledger::LedgerReceipt;
 use crate::ServerContext;
 
 /// Most parties accepted in one batch request (more: HTTP 413 `batch_too_large`).
@@ -54,8 +49,6 @@ pub const DEFAULT_TOP: usize = 10;
 pub const MAX_TOP: usize = 100;
 /// Body size limit of the batch endpoint: [`MAX_BATCH`] parties with long names and identifiers.
 const BATCH_BODY_LIMIT: usize = 16 * 1024 * 1024;
-/// Hits considered per party when re-screening against changed entries.
-const RESCREEN_TOP: usize = 50;
 
 /// How often the server checks the store for a newly activated snapshot: the environment
 /// variable `STACKPORT_LISTS_POLL_SECS` (seconds, `0` turns polling off), else 30 seconds.
@@ -314,78 +307,11 @@ pub struct ListsResponse {
     pub snapshots: Vec<SnapshotDto>,
 }
 
-/// What a re-screen after a list update found.
-///
-/// Each stored party is compared from the snapshot it was last screened or re-screened
-/// against, so one re-screen may compare from several snapshots (`from_snapshots`);
-/// `from_snapshot` and the entry counts are those of the snapshot most parties came from.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RescreenSummary {
-    pub from_snapshot: i64,
-    pub to_snapshot: i64,
-    pub added: usize,
-    pub removed: usize,
-    pub changed: usize,
-    /// Stored parties re-screened.
-    pub parties: usize,
-    /// Stored parties that could not be screened any more (for instance an invalid country).
-    pub skipped: usize,
-    pub new_hits: Vec<NewHitDto>,
-    /// Every snapshot parties were compared from, most parties first.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub from_snapshots: Vec<RescreenFrom>,
-}
-
-/// The parties of one re-screen compared from one snapshot, and what changed since it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RescreenFrom {
-    pub from_snapshot: i64,
-    /// Stored parties compared from this snapshot.
-    pub parties: usize,
-    pub added: usize,
-    pub removed: usize,
-    pub changed: usize,
-}
-
-/// One new hit from re-screening.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct NewHitDto {
-    pub party: String,
-    pub party_name: Option<String>,
-    pub entity: String,
-    /// `added` or `changed`.
-    pub change: String,
-    pub score: f64,
-    pub from_snapshot: i64,
-    pub to_snapshot: i64,
-    /// The full hit with its explanation.
-    #[schema(value_type = Object)]
-    pub hit: serde_json::Value,
-    /// RFC 3339.
-    pub found_at: String,
-    /// Index of the ledger entry recording this hit.
-    pub ledger_index: Option<u64>,
-}
-
 /// New hits recorded for one snapshot.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NewHitsResponse {
     pub snapshot: i64,
     pub new_hits: Vec<NewHitDto>,
-}
-
-/// Result of `POST /v1/lists/refresh`.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RefreshResponse {
-    /// Snapshot in use after the refresh.
-    pub in_use: Option<i64>,
-    /// Whether the server switched to another snapshot.
-    pub switched: bool,
-    pub rescreen: Option<RescreenSummary>,
-    /// Stored proposals whose parties were compared on the snapshot in use, and those
-    /// re-reviewed because their hits changed; absent when there was none to compare.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub proposals: Option<crate::proposals::ReevaluationSummary>,
 }
 
 /// Error body (every error of the API).
@@ -404,508 +330,24 @@ pub struct ErrorDetail {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<crate::error::ProblemDto>,
 }
-
-// ---- state ----------------------------------------------------------------------------------
-
-/// A snapshot loaded into memory with its index.
-pub struct LoadedSnapshot {
-    pub info: SnapshotInfo,
-    pub screener: Arc<Screener>,
-}
-
-/// The screening module's state: the store and the snapshot in use.
-pub struct ScreeningState {
-    store: Arc<dyn Storage>,
-    loaded: RwLock<Option<Arc<LoadedSnapshot>>>,
-    /// One refresh at a time (the poller and `POST /v1/lists/refresh`).
-    refresh_lock: tokio::sync::Mutex<()>,
-    queries: Arc<AtomicU64>,
-    hits: Arc<AtomicU64>,
-    new_hits: Arc<AtomicU64>,
-    snapshot_switches: Arc<AtomicU64>,
-    /// Every stored screening result is appended here.
-    ledger: Arc<DecisionLedger>,
-    /// Re-evaluates stored proposals once a snapshot is in use (weak: the proposal service
-    /// holds this state, not the other way round).
-    proposals: OnceLock<Weak<crate::proposals::ProposalService>>,
-    /// Single screenings waiting to be stored by the group-commit task ([`commit_screenings`]).
-    committer: OnceLock<tokio::sync::mpsc::Sender<PendingScreening>>,
-}
-
-/// A screening waiting for its commit, and where its answer goes.
-struct PendingScreening {
-    loaded: Arc<LoadedSnapshot>,
-    query: Query,
-    result: ScreeningResult,
-    reply: tokio::sync::oneshot::Sender<Result<ScreenResponse, ApiError>>,
-}
-
-/// Most screenings stored in one transaction by the group-commit task.
-const GROUP_COMMIT_MAX: usize = 512;
-
-/// Stores single screenings in groups: whatever is waiting when the previous commit ends goes
-/// into the next transaction, rows and ledger entries together, so concurrent requests share
-/// one durable commit (as determinations' ledger appends do) and a lone request waits for
-/// nobody. Ends when the state is dropped.
-async fn commit_screenings(
-    state: Weak<ScreeningState>,
-    mut rx: tokio::sync::mpsc::Receiver<PendingScreening>,
-) {
-    while let Some(first) = rx.recv().await {
-        let mut group = vec![first];
-        while group.len() < GROUP_COMMIT_MAX {
-            match rx.try_recv() {
-                Ok(p) => group.push(p),
-                Err(_) => break,
-            }
-        }
-        let Some(state) = state.upgrade() else { break };
-        // One transaction per snapshot (a switch can land between two requests).
-        while !group.is_empty() {
-            let id = group[0].loaded.info.id;
-            let (same, rest): (Vec<_>, Vec<_>) =
-                group.into_iter().partition(|p| p.loaded.info.id == id);
-            group = rest;
-            let loaded = same[0].loaded.clone();
-            let mut replies = Vec::with_capacity(same.len());
-            let mut items = Vec::with_capacity(same.len());
-            for p in same {
-                replies.push(p.reply);
-                items.push((None, p.query, p.result));
-            }
-            match store_results(&state, &loaded, items).await {
-                Ok(responses) => {
-                    for (reply, r) in replies.into_iter().zip(responses) {
-                        let _ = reply.send(Ok(r));
-                    }
-                }
-                Err(e) => {
-                    for reply in replies {
-                        let _ = reply.send(Err(ApiError::new(e.code, e.message.clone())));
-                    }
-                }
-            }
-        }
-    }
-}
-
-impl ScreeningState {
-    /// The snapshot in use now, if any.
-    pub fn loaded(&self) -> Option<Arc<LoadedSnapshot>> {
-        self.loaded.read().expect("snapshot lock poisoned").clone()
-    }
-
-    pub(crate) fn require_loaded(&self) -> Result<Arc<LoadedSnapshot>, ApiError> {
-        self.loaded().ok_or_else(|| {
-            ApiError::new(
-                "no_snapshot",
-                "no restricted-party list snapshot is loaded; run `stackport lists load DIR`",
-            )
-        })
-    }
-
-    /// Switches to the store's active snapshot if it is not the one in use, then re-screens
-    /// the stored parties not compared on it yet ([`rescreen_stored_parties`]).
-    pub async fn refresh(&self) -> anyhow::Result<RefreshResponse> {
-        let _guard = self.refresh_lock.lock().await;
-        let Some(active) = self.store.active_snapshot().await? else {
-            return Ok(RefreshResponse {
-                in_use: self.loaded().map(|l| l.info.id),
-                switched: false,
-                rescreen: None,
-                proposals: None,
-            });
-        };
-        let current = self.loaded();
-        let switched = current.as_ref().map(|l| l.info.id) != Some(active.id);
-        let loaded = if switched {
-            let loaded = Arc::new(load_snapshot(self.store.as_ref(), active.clone()).await?);
-            // The swap: requests that already hold the previous Arc finish on it.
-            *self.loaded.write().expect("snapshot lock poisoned") = Some(loaded.clone());
-            self.snapshot_switches.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(snapshot = active.id, hash = %active.hash, entities = active.entity_count, "list snapshot in use");
-            loaded
-        } else {
-            current.expect("not switched means a snapshot is loaded")
-        };
-        // Re-screen when this snapshot's changes were never gone through, or when parties were
-        // last compared on another snapshot (after a roll-back, or screened meanwhile by a
-        // server still on an older one).
-        let mut summary = None;
-        let stored = self.store.snapshot(loaded.info.id).await?;
-        if stored.rescreened_at.is_none() || self.store.parties_behind(loaded.info.id).await? > 0 {
-            if let Some(report) =
-                rescreen_stored_parties(self.store.clone(), &stored, loaded.screener.clone())
-                    .await?
-            {
-                self.new_hits
-                    .fetch_add(report.new_hits.len() as u64, Ordering::Relaxed);
-                tracing::info!(
-                    from = report.from_snapshot,
-                    to = loaded.info.id,
-                    parties = report.parties,
-                    new_hits = report.new_hits.len(),
-                    "re-screened stored parties"
-                );
-                summary = Some(report);
-            }
-        }
-        // Stored proposals whose parties were not compared on this snapshot yet: those whose
-        // hits differ are reviewed again (crate::proposals). Cheap when there are none.
-        let mut proposals = None;
-        if let Some(service) = self.proposals.get().and_then(Weak::upgrade) {
-            let report = service.reevaluate_lists(loaded.clone()).await?;
-            if report.proposals_checked > 0 {
-                proposals = Some(report);
-            }
-        }
-        Ok(RefreshResponse {
-            in_use: Some(loaded.info.id),
-            switched,
-            rescreen: summary,
-            proposals,
-        })
-    }
-
-    /// Has `refresh` re-evaluate stored proposals after each switch (set once, by the
-    /// proposal service).
-    pub fn follow_with(&self, proposals: Weak<crate::proposals::ProposalService>) {
-        let _ = self.proposals.set(proposals);
-    }
-}
-
-/// Reads a stored snapshot and builds its index (off the async threads).
-pub async fn load_snapshot(
-    store: &dyn Storage,
-    info: SnapshotInfo,
-) -> anyhow::Result<LoadedSnapshot> {
-    let entities = store.snapshot_entities(info.id).await?;
-    let snapshot = Snapshot {
-        sources: info.sources.clone(),
-        entities,
-    };
-    let screener = tokio::task::spawn_blocking(move || Screener::new(&snapshot)).await?;
-    Ok(LoadedSnapshot {
-        info,
-        screener: Arc::new(screener),
-    })
-}
-
-/// The stored snapshot loaded just before `id` (the highest id below it).
-pub async fn previous_snapshot(
-    store: &dyn Storage,
-    id: i64,
-) -> anyhow::Result<Option<SnapshotInfo>> {
-    Ok(store
-        .snapshots()
-        .await?
-        .into_iter()
-        .filter(|s| s.id < id)
-        .max_by_key(|s| s.id))
-}
-
-/// Re-screens every stored party against the entries of `to` that are new or changed since
-/// `from` (an explicit pair, as `stackport rescreen --from --to` asks), records the hits as new
-/// hits (once per party, snapshot and entity) and marks `to` as re-screened. Parties last
-/// compared on `from` are recorded as compared on `to`. `screener` must be built over `to`.
-/// Returns the hits recorded by this call.
-pub async fn rescreen(
-    store: Arc<dyn Storage>,
-    from: &SnapshotInfo,
-    to: &SnapshotInfo,
-    screener: Arc<Screener>,
-) -> anyhow::Result<RescreenSummary> {
-    let parties = store.parties().await?;
-    let ids: Vec<String> = parties.iter().map(|p| p.id.clone()).collect();
-    let summary = compare(store.clone(), to, screener, vec![(from.id, parties)]).await?;
-    store
-        .mark_parties_compared(&ids, Some(from.id), to.id)
-        .await?;
-    store.mark_rescreened(to.id).await?;
-    Ok(summary)
-}
-
-/// Re-screens each stored party against the entries of `to` that are new or changed since the
-/// snapshot the party was last screened or re-screened against, records the hits as new hits
-/// and records every party covered as compared on `to`; marks `to` as re-screened. Parties
-/// already compared on `to` are left out. `screener` must be built over `to`.
-///
-/// Parties stored before their last snapshot was recorded are compared from the snapshot
-/// loaded before `to` (the highest id below it), unless `to` was re-screened already: the
-/// re-screen that marked it covered every party stored then.
-///
-/// `None` when there is nothing to compare from: no party to re-screen and no snapshot
-/// before `to`.
-pub async fn rescreen_stored_parties(
-    store: Arc<dyn Storage>,
-    to: &SnapshotInfo,
-    screener: Arc<Screener>,
-) -> anyhow::Result<Option<RescreenSummary>> {
-    let previous = previous_snapshot(store.as_ref(), to.id)
-        .await?
-        .map(|s| s.id);
-    let unrecorded_from = if to.rescreened_at.is_some() {
-        Some(to.id)
-    } else {
-        previous
-    };
-    // Grouped by the snapshot compared from; `recorded` keeps, per party, the last snapshot as
-    // stored, which marking them compared checks again.
-    let mut groups: BTreeMap<i64, Vec<StoredParty>> = BTreeMap::new();
-    let mut recorded: BTreeMap<Option<i64>, Vec<String>> = BTreeMap::new();
-    for p in store.parties().await? {
-        let from = p.last_snapshot_id.or(unrecorded_from);
-        if p.last_snapshot_id != Some(to.id) {
-            recorded
-                .entry(p.last_snapshot_id)
-                .or_default()
-                .push(p.id.clone());
-        }
-        match from {
-            Some(from) if from != to.id => groups.entry(from).or_default().push(p),
-            _ => {}
-        }
-    }
-    let groups: Vec<(i64, Vec<StoredParty>)> = if groups.is_empty() {
-        // Nothing to compare: the summary still says what changed since the previous one.
-        match previous {
-            Some(previous) => vec![(previous, Vec::new())],
-            None => Vec::new(),
-        }
-    } else {
-        groups.into_iter().collect()
-    };
-    if groups.is_empty() {
-        return Ok(None);
-    }
-    let summary = compare(store.clone(), to, screener, groups).await?;
-    for (compared_from, ids) in &recorded {
-        store
-            .mark_parties_compared(ids, *compared_from, to.id)
-            .await?;
-    }
-    store.mark_rescreened(to.id).await?;
-    Ok(Some(summary))
-}
-
-/// Screens each group of parties against the entries of `to` new or changed since the group's
-/// snapshot, and records what they hit as new hits (each with its ledger entry). `groups` must
-/// not be empty.
-async fn compare(
-    store: Arc<dyn Storage>,
-    to: &SnapshotInfo,
-    screener: Arc<Screener>,
-    groups: Vec<(i64, Vec<StoredParty>)>,
-) -> anyhow::Result<RescreenSummary> {
-    let new = store.snapshot_entities(to.id).await?;
-    let to_id = to.id;
-    let mut names: HashMap<String, String> = HashMap::new();
-    let mut found = Vec::new();
-    let mut skipped = 0usize;
-    let mut bases: Vec<RescreenFrom> = Vec::with_capacity(groups.len());
-    for (from_id, parties) in groups {
-        // One read and one diff per snapshot compared from, whatever the number of parties.
-        let old = store.snapshot_entities(from_id).await?;
-        let d = diff::diff(&old, &new);
-        drop(old);
-        names.extend(parties.iter().map(|p| (p.id.clone(), p.name.clone())));
-        let base = RescreenFrom {
-            from_snapshot: from_id,
-            parties: parties.len(),
-            added: d.added.len(),
-            removed: d.removed.len(),
-            changed: d.changed.len(),
-        };
-        let changed: HashSet<String> = d.changed.iter().cloned().collect();
-        let targets: HashSet<String> = d.added_or_changed().map(str::to_string).collect();
-        let screener = screener.clone();
-        // Scoring is CPU work: off the async threads.
-        let (hits, group_skipped) = tokio::task::spawn_blocking(move || {
-            let mut found = Vec::new();
-            let mut skipped = 0usize;
-            if targets.is_empty() {
-                return (found, skipped);
-            }
-            for p in &parties {
-                match screener.screen_against(&p.query(), &targets, RESCREEN_TOP, p.threshold) {
-                    Ok(r) => {
-                        for h in &r.hits {
-                            found.push(NewHit {
-                                party_id: p.id.clone(),
-                                from_snapshot_id: from_id,
-                                to_snapshot_id: to_id,
-                                entity_id: h.entity.clone(),
-                                change: if changed.contains(&h.entity) {
-                                    EntryChange::Changed
-                                } else {
-                                    EntryChange::Added
-                                },
-                                score: h.score,
-                                hit: serde_json::to_value(h).unwrap_or(serde_json::Value::Null),
-                            });
-                        }
-                    }
-                    Err(_) => skipped += 1,
-                }
-            }
-            (found, skipped)
-        })
-        .await?;
-        found.extend(hits);
-        skipped += group_skipped;
-        bases.push(base);
-    }
-    drop(new);
-    // Each new hit is a screening decision too: recorded in the ledger with its row.
-    let lists_version = to.hash.clone();
-    let entry = |_: usize, h: &StoredNewHit| -> Result<String, StoreError> {
-        Decision::now(
-            DecisionKind::Screening,
-            serde_json::json!({
-                "party": h.hit.party_id,
-                "rescreen": { "from_snapshot": h.hit.from_snapshot_id, "to_snapshot": h.hit.to_snapshot_id },
-            }),
-            serde_json::json!({
-                "new_hit": h.id,
-                "entity": h.hit.entity_id,
-                "change": h.hit.change.as_str(),
-                "score": h.hit.score,
-                "hit": h.hit.hit,
-            }),
-            DecisionVersions { lists: Some(lists_version.clone()), rules: None },
-        )
-        .canonical_json()
-        .map_err(|e| StoreError::Corrupt(format!("new-hit decision: {e}")))
-    };
-    let stored: Vec<StoredNewHit> = store
-        .record_new_hits(&found, &entry)
-        .await?
-        .into_iter()
-        .map(|(h, _)| h)
-        .collect();
-    // Most parties first; on a tie, the latest snapshot.
-    bases.sort_by(|a, b| {
-        b.parties
-            .cmp(&a.parties)
-            .then(b.from_snapshot.cmp(&a.from_snapshot))
-    });
-    let main = bases
-        .first()
-        .cloned()
-        .expect("compare is given at least one group");
-    Ok(RescreenSummary {
-        from_snapshot: main.from_snapshot,
-        to_snapshot: to.id,
-        added: main.added,
-        removed: main.removed,
-        changed: main.changed,
-        parties: bases.iter().map(|b| b.parties).sum(),
-        skipped,
-        new_hits: stored
-            .iter()
-            .map(|h| new_hit_dto(h, names.get(&h.hit.party_id).cloned()))
-            .collect(),
-        from_snapshots: bases,
-    })
-}
-
-fn new_hit_dto(h: &StoredNewHit, party_name: Option<String>) -> NewHitDto {
-    NewHitDto {
-        party: h.hit.party_id.clone(),
-        party_name,
-        entity: h.hit.entity_id.clone(),
-        change: h.hit.change.as_str().to_string(),
-        score: h.hit.score,
-        from_snapshot: h.hit.from_snapshot_id,
-        to_snapshot: h.hit.to_snapshot_id,
-        hit: h.hit.hit.clone(),
-        found_at: rfc3339(h.found_at),
-        ledger_index: h.ledger_index,
-    }
-}
-
-pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| t.to_string())
-}
-
-/// Stores the snapshot read from `dir` when the store has none yet (the bundled default on a
-/// fresh install). Returns the stored snapshot, or `None` if the store already had one.
-pub async fn ensure_snapshot(
-    store: &dyn Storage,
-    dir: &std::path::Path,
-) -> anyhow::Result<Option<SnapshotInfo>> {
-    if !store.snapshots().await?.is_empty() {
-        return Ok(None);
-    }
-    let path = dir.to_path_buf();
-    let snapshot = tokio::task::spawn_blocking(move || stackport_screening::parse::load_dir(&path))
-        .await?
-        .map_err(|e| anyhow::anyhow!("loading the list snapshot in {}: {e}", dir.display()))?;
-    let info = store.store_snapshot(&snapshot).await?;
-    // Nothing was screened before the first snapshot: nothing to re-screen.
-    store.mark_rescreened(info.id).await?;
-    tracing::info!(snapshot = info.id, entities = info.entity_count, dir = %dir.display(), "stored the first list snapshot");
-    Ok(Some(info))
-}
-
 /// The module's router: loads the bundled snapshot on a fresh store, builds the index of the
 /// active snapshot and starts the poller.
 pub async fn router(ctx: &ServerContext) -> anyhow::Result<OpenApiRouter> {
     Ok(routes(start(ctx).await?))
 }
 
-/// Loads the bundled snapshot on a fresh store, builds the index of the active snapshot and
-/// starts the poller. Other modules that screen (proposals) share the returned state.
+/// Starts the screening state ([`ScreeningState::start`]) over the context's store and ledger,
+/// with the bundled snapshot of the configuration and the [`poll_interval`]. Other modules that
+/// screen (proposals) share the returned state.
 pub async fn start(ctx: &ServerContext) -> anyhow::Result<Arc<ScreeningState>> {
-    if let Some(dir) = &ctx.config.bundled_lists {
-        ensure_snapshot(ctx.store.as_ref(), dir).await?;
-    }
-    let state = Arc::new(ScreeningState {
-        store: ctx.store.clone(),
-        ledger: ctx.ledger.clone(),
-        loaded: RwLock::new(None),
-        refresh_lock: tokio::sync::Mutex::new(()),
-        queries: ctx.metrics.counter(
-            "stackport_screening_parties_total",
-            "Parties screened (single and batch).",
-        ),
-        hits: ctx.metrics.counter(
-            "stackport_screening_hits_total",
-            "Hits returned by screening.",
-        ),
-        new_hits: ctx.metrics.counter(
-            "stackport_screening_new_hits_total",
-            "New hits recorded by re-screening after a list update.",
-        ),
-        snapshot_switches: ctx.metrics.counter(
-            "stackport_screening_snapshot_loads_total",
-            "List snapshots loaded into memory.",
-        ),
-        proposals: OnceLock::new(),
-        committer: OnceLock::new(),
-    });
-    let (tx, rx) = tokio::sync::mpsc::channel(4 * GROUP_COMMIT_MAX);
-    let _ = state.committer.set(tx);
-    tokio::spawn(commit_screenings(Arc::downgrade(&state), rx));
-    state.refresh().await?;
-    if let Some(every) = poll_interval() {
-        // The poller holds only a weak reference: it stops when the router is dropped.
-        let weak = Arc::downgrade(&state);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                let Some(state) = weak.upgrade() else { break };
-                if let Err(e) = state.refresh().await {
-                    tracing::warn!("checking for a new list snapshot failed: {e:#}");
-                }
-            }
-        });
-    }
-    Ok(state)
+    Ok(ScreeningState::start(
+        ctx.store.clone(),
+        ctx.ledger.clone(),
+        ctx.metrics.as_ref(),
+        ctx.config.bundled_lists.as_deref(),
+        poll_interval(),
+    )
+    .await?)
 }
 
 /// The module's routes over a started state.
@@ -922,7 +364,6 @@ pub fn routes(state: Arc<ScreeningState>) -> OpenApiRouter {
         .routes(routes!(new_hits))
         .with_state(state)
 }
-
 // ---- validation -----------------------------------------------------------------------------
 
 struct PartyFields<'a> {
@@ -1048,71 +489,27 @@ fn response(
         ledger: None,
     }
 }
-
-/// Stores the screenings and builds the responses. The one place results leave for storage.
+/// Stores the screenings (one transaction) and builds the responses.
 async fn store_results(
     state: &ScreeningState,
     loaded: &LoadedSnapshot,
     items: Vec<(Option<String>, Query, ScreeningResult)>,
 ) -> Result<Vec<ScreenResponse>, ApiError> {
-    let records: Vec<ScreeningRecord> = items
-        .iter()
-        .map(|(_, q, r)| ScreeningRecord {
-            party: q.clone(),
-            snapshot_id: loaded.info.id,
-            result: r.clone(),
-        })
-        .collect();
-    // Every stored result goes into the tamper-evident ledger in the same transaction as its
-    // row, with the versions it used (the snapshot's content hash and the algorithm); the
-    // receipt goes back in the response. A failed append stores nothing and the request fails.
-    let lists_version = loaded.info.hash.clone();
-    let entry = |i: usize, stored: &StoredScreening| -> Result<String, StoreError> {
-        let (id, _, result) = &items[i];
-        let resp = response(stored, result, id.clone());
-        let decision = Decision::now(
-            DecisionKind::Screening,
-            serde_json::json!({ "party": records[i].party, "threshold": resp.threshold }),
-            serde_json::json!({
-                "screening": resp.screening,
-                "party": resp.party,
-                "snapshot": resp.snapshot,
-                "snapshot_hashes": resp.snapshot_hashes,
-                "algorithm": resp.algorithm,
-                "hits": resp.hits.iter().map(|h| serde_json::json!({
-                    "entity": h.entity, "score": h.score, "list": h.list, "name": h.name, "matched": h.matched,
-                })).collect::<Vec<_>>(),
-            }),
-            DecisionVersions {
-                lists: Some(lists_version.clone()),
-                rules: None,
-            },
-        );
-        decision
-            .canonical_json()
-            .map_err(|e| StoreError::Corrupt(format!("screening decision: {e}")))
-    };
-    let stored = state.store.record_screenings(&records, &entry).await?;
-    state.ledger.note_appended(stored.len() as u64);
-    let responses: Vec<ScreenResponse> = stored
-        .iter()
-        .zip(items)
-        .map(|((s, receipt), (id, _, r))| ScreenResponse {
-            ledger: Some(LedgerReceipt {
-                index: receipt.index,
-                leaf_hash: receipt.leaf_hash,
-            }),
-            ..response(s, &r, id)
-        })
-        .collect();
-    state
-        .queries
-        .fetch_add(responses.len() as u64, Ordering::Relaxed);
-    state.hits.fetch_add(
-        responses.iter().map(|r| r.hits.len() as u64).sum(),
-        Ordering::Relaxed,
-    );
-    Ok(responses)
+    let (ids, items): (Vec<_>, Vec<_>) = items.into_iter().map(|(id, q, r)| (id, (q, r))).unzip();
+    let stored = state.store_results(loaded, items).await?;
+    Ok(stored
+        .into_iter()
+        .zip(ids)
+        .map(|(s, id)| stored_response(s, id))
+        .collect())
+}
+
+/// The response of a stored result, with its ledger receipt.
+fn stored_response(s: StoredResult, id: Option<String>) -> ScreenResponse {
+    ScreenResponse {
+        ledger: Some(s.receipt),
+        ..response(&s.stored, &s.result, id)
+    }
 }
 
 // ---- handlers -------------------------------------------------------------------------------
@@ -1147,25 +544,9 @@ async fn screen(
         .screener
         .screen(&query, top, threshold)
         .map_err(|e| query_error(e, ""))?;
-    let (reply, answer) = tokio::sync::oneshot::channel();
-    let pending = PendingScreening {
-        loaded,
-        query,
-        result,
-        reply,
-    };
-    let committer = state
-        .committer
-        .get()
-        .ok_or_else(|| ApiError::internal("the screening commit task is not running"))?;
-    committer
-        .send(pending)
-        .await
-        .map_err(|_| ApiError::internal("the screening commit task stopped"))?;
-    let out = answer
-        .await
-        .map_err(|_| ApiError::internal("the screening commit task dropped the request"))??;
-    Ok(axum::Json(out))
+    // Stored by the group-commit task with the screenings of concurrent requests.
+    let stored = state.record(loaded, query, result).await?;
+    Ok(axum::Json(stored_response(stored, None)))
 }
 
 /// Screen many parties (at most 1,000) with the same options.
@@ -1241,7 +622,7 @@ async fn lists(
 ) -> Result<axum::Json<ListsResponse>, ApiError> {
     let in_use = state.loaded().map(|l| l.info.id);
     let snapshots = state
-        .store
+        .store()
         .snapshots()
         .await?
         .into_iter()
@@ -1312,12 +693,12 @@ async fn new_hits(
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::bad_request(format!("snapshot id {id:?} is not an integer")))?;
-    state.store.snapshot(id).await?;
-    let hits = state.store.new_hits(id).await?;
+    state.store().snapshot(id).await?;
+    let hits = state.store().new_hits(id).await?;
     let mut names = HashMap::new();
     for h in &hits {
         if !names.contains_key(&h.hit.party_id) {
-            if let Ok(p) = state.store.party(&h.hit.party_id).await {
+            if let Ok(p) = state.store().party(&h.hit.party_id).await {
                 names.insert(p.id.clone(), p.name);
             }
         }

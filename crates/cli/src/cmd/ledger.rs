@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use stackport_app::ledger::{DecisionLedger, ORIGIN_ENV};
 use stackport_ledger::note::VerifierKey;
-use stackport_server::ledger::{DecisionLedger, ORIGIN_ENV};
 
 use super::serve::{default_db_url, open_store, DEFAULT_DATA_DIR};
 

@@ -445,9 +445,9 @@ async fn rescreen_async(args: RescreenArgs) -> anyhow::Result<ExitCode> {
     let url = args.db.unwrap_or_else(default_db_url);
     let store = open_store(&url).await?;
     let (from, to) = pick_pair(store.as_ref(), args.from, args.to).await?;
-    let loaded = stackport_server::screening::load_snapshot(store.as_ref(), to.clone()).await?;
+    let loaded = stackport_app::screening::load_snapshot(store.as_ref(), to.clone()).await?;
     let summary =
-        stackport_server::screening::rescreen(store.clone(), &from, &to, loaded.screener.clone())
+        stackport_app::screening::rescreen(store.clone(), &from, &to, loaded.screener.clone())
             .await?;
     // Every new hit recorded for this snapshot, including those an earlier run (or the server)
     // already recorded, so that the output does not depend on who got there first.
