@@ -11,7 +11,6 @@
 //! origin (`STACKPORT_LEDGER_ORIGIN`, default [`DEFAULT_ORIGIN`]). It is never logged.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -98,8 +97,10 @@ pub struct VerifyReport {
     pub size: u64,
     /// Signed checkpoints checked.
     pub checkpoints: usize,
-    /// The recomputed root of the whole log.
-    pub root: Hash,
+    /// The root the stored entries hash to now, recomputed from their contents (whether or not
+    /// a check failed: compare it with a published checkpoint); `null` only when an entry is
+    /// missing, so that no root can be computed.
+    pub root: Option<Hash>,
     /// The first thing that does not match, if any.
     pub problem: Option<VerifyProblem>,
 }
@@ -141,7 +142,7 @@ pub struct DecisionLedger {
     signer: SignerKey,
     /// One signer at a time, so each new checkpoint is checked against the last one signed.
     signing: tokio::sync::Mutex<()>,
-    appends: Option<Arc<AtomicU64>>,
+    appends: Option<metrics::Counter>,
 }
 
 impl std::fmt::Debug for DecisionLedger {
@@ -171,7 +172,7 @@ impl DecisionLedger {
     }
 
     /// Counts appends in the given metric.
-    pub fn with_append_counter(mut self, counter: Arc<AtomicU64>) -> Self {
+    pub fn with_append_counter(mut self, counter: metrics::Counter) -> Self {
         self.appends = Some(counter);
         self
     }
@@ -197,7 +198,7 @@ impl DecisionLedger {
     /// its entry commit together, see `ScreeningStore::record_screenings`).
     pub fn note_appended(&self, n: u64) {
         if let Some(c) = &self.appends {
-            c.fetch_add(n, Ordering::Relaxed);
+            c.increment(n);
         }
     }
 
@@ -208,7 +209,7 @@ impl DecisionLedger {
     ) -> Result<LedgerReceipt, LedgerServiceError> {
         let r = self.commit.append(canonical).await?;
         if let Some(c) = &self.appends {
-            c.fetch_add(1, Ordering::Relaxed);
+            c.increment(1);
         }
         Ok(LedgerReceipt {
             index: r.index,
@@ -223,7 +224,7 @@ impl DecisionLedger {
     ) -> Result<Vec<LedgerReceipt>, LedgerServiceError> {
         let receipts = self.store.ledger_append(canonical).await?;
         if let Some(c) = &self.appends {
-            c.fetch_add(receipts.len() as u64, Ordering::Relaxed);
+            c.increment(receipts.len() as u64);
         }
         Ok(receipts
             .into_iter()
@@ -374,13 +375,48 @@ impl DecisionLedger {
         &self,
         key: Option<&VerifierKey>,
     ) -> Result<VerifyReport, LedgerServiceError> {
+        let mut report = self.first_problem(key).await?;
+        if report.problem.is_some() {
+            report.root = self.content_root(report.size).await?;
+        }
+        Ok(report)
+    }
+
+    /// The root of the first `size` entries recomputed from their stored contents, whatever
+    /// the stored hashes say; `None` if one of them is missing.
+    async fn content_root(&self, size: u64) -> Result<Option<Hash>, LedgerServiceError> {
+        let mut frontier = Frontier::new();
+        while frontier.size() < size {
+            let chunk = self
+                .store
+                .ledger_entries(frontier.size(), VERIFY_CHUNK.min(size - frontier.size()))
+                .await?;
+            if chunk.is_empty() {
+                return Ok(None);
+            }
+            for e in &chunk {
+                if e.index != frontier.size() {
+                    return Ok(None);
+                }
+                frontier.push(merkle::leaf_hash(e.entry.as_bytes()), &mut |_, _| {});
+            }
+        }
+        Ok(Some(frontier.root()))
+    }
+
+    /// [`DecisionLedger::verify`] up to the first problem (the report's root is set only when
+    /// there is none).
+    async fn first_problem(
+        &self,
+        key: Option<&VerifierKey>,
+    ) -> Result<VerifyReport, LedgerServiceError> {
         let key = key.unwrap_or(self.verifier());
         let size = self.size().await?;
         let stored = self.store.ledger_checkpoints().await?;
         let mut report = VerifyReport {
             size,
             checkpoints: stored.len(),
-            root: merkle::empty_root(),
+            root: None,
             problem: None,
         };
         let fail = |report: &mut VerifyReport, index: Option<u64>, message: String| {
@@ -516,7 +552,7 @@ impl DecisionLedger {
             );
             return Ok(report);
         }
-        report.root = frontier.root();
+        report.root = Some(frontier.root());
         Ok(report)
     }
 

@@ -25,7 +25,6 @@
 //! Services count what they do in named counters ([`Counters`]): the server registers them on
 //! `/metrics`, the CLI passes [`NoCounters`].
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 pub mod error;
@@ -40,12 +39,12 @@ pub use error::{AppError, Rejection};
 /// Prometheus metrics) or [`NoCounters`].
 pub trait Counters: Send + Sync {
     /// A counter named `name` (a valid Prometheus metric name, created on first use) with its
-    /// HELP line; the service increments it itself.
-    fn counter(&self, name: &str, help: &str) -> Arc<AtomicU64>;
+    /// HELP line, as a handle of the `metrics` crate; the service increments it itself.
+    fn counter(&self, name: &str, help: &str) -> metrics::Counter;
 }
 
 impl<T: Counters + ?Sized> Counters for Arc<T> {
-    fn counter(&self, name: &str, help: &str) -> Arc<AtomicU64> {
+    fn counter(&self, name: &str, help: &str) -> metrics::Counter {
         (**self).counter(name, help)
     }
 }
@@ -55,7 +54,7 @@ impl<T: Counters + ?Sized> Counters for Arc<T> {
 pub struct NoCounters;
 
 impl Counters for NoCounters {
-    fn counter(&self, _name: &str, _help: &str) -> Arc<AtomicU64> {
-        Arc::default()
+    fn counter(&self, _name: &str, _help: &str) -> metrics::Counter {
+        metrics::Counter::noop()
     }
 }

@@ -22,7 +22,6 @@
 //! transaction, and is reported in the log and the refresh response.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -141,8 +140,8 @@ pub struct ProposalService {
     screening: Arc<ScreeningState>,
     /// One re-evaluation pass at a time (start-up, the poller, `POST /v1/lists/refresh`).
     reevaluating: tokio::sync::Mutex<()>,
-    reviews: Arc<AtomicU64>,
-    rereviews: Arc<AtomicU64>,
+    reviews: metrics::Counter,
+    rereviews: metrics::Counter,
 }
 
 /// A stored proposal reviewed again, ready to store.
@@ -420,7 +419,7 @@ impl ProposalService {
             })
             .await?;
         self.ledger.note_appended(1);
-        self.reviews.fetch_add(1, Ordering::Relaxed);
+        self.reviews.increment(1);
         Ok((
             stored,
             LedgerReceipt {
@@ -693,8 +692,7 @@ impl ProposalService {
         for chunk in batch.chunks(REREVIEWS_PER_TX) {
             let stored = self.store.record_rereviews(chunk).await?;
             self.ledger.note_appended(stored.len() as u64);
-            self.rereviews
-                .fetch_add(stored.len() as u64, Ordering::Relaxed);
+            self.rereviews.increment(stored.len() as u64);
             summary.reevaluated += stored.len();
             for s in &stored {
                 let Some(re) = &s.reevaluation else { continue };

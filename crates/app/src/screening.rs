@@ -15,7 +15,6 @@
 //! the transaction that stores it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::Duration;
 
@@ -125,10 +124,10 @@ pub struct ScreeningState {
     loaded: RwLock<Option<Arc<LoadedSnapshot>>>,
     /// One refresh at a time (the server's poller and `POST /v1/lists/refresh`).
     refresh_lock: tokio::sync::Mutex<()>,
-    queries: Arc<AtomicU64>,
-    hits: Arc<AtomicU64>,
-    new_hits: Arc<AtomicU64>,
-    snapshot_switches: Arc<AtomicU64>,
+    queries: metrics::Counter,
+    hits: metrics::Counter,
+    new_hits: metrics::Counter,
+    snapshot_switches: metrics::Counter,
     /// Every stored screening result is appended here.
     ledger: Arc<DecisionLedger>,
     /// Re-evaluates stored proposals once a snapshot is in use (weak: the proposal service
@@ -343,12 +342,9 @@ impl ScreeningState {
                 },
             })
             .collect();
-        self.queries
-            .fetch_add(results.len() as u64, Ordering::Relaxed);
-        self.hits.fetch_add(
-            results.iter().map(|r| r.result.hits.len() as u64).sum(),
-            Ordering::Relaxed,
-        );
+        self.queries.increment(results.len() as u64);
+        self.hits
+            .increment(results.iter().map(|r| r.result.hits.len() as u64).sum());
         Ok(results)
     }
 
@@ -385,7 +381,7 @@ impl ScreeningState {
             let loaded = Arc::new(load_snapshot(self.store.as_ref(), active.clone()).await?);
             // The swap: requests that already hold the previous Arc finish on it.
             *self.loaded.write().expect("snapshot lock poisoned") = Some(loaded.clone());
-            self.snapshot_switches.fetch_add(1, Ordering::Relaxed);
+            self.snapshot_switches.increment(1);
             tracing::info!(snapshot = active.id, hash = %active.hash, entities = active.entity_count, "list snapshot in use");
             loaded
         } else {
@@ -401,8 +397,7 @@ impl ScreeningState {
                 rescreen_stored_parties(self.store.clone(), &stored, loaded.screener.clone())
                     .await?
             {
-                self.new_hits
-                    .fetch_add(report.new_hits.len() as u64, Ordering::Relaxed);
+                self.new_hits.increment(report.new_hits.len() as u64);
                 tracing::info!(
                     from = report.from_snapshot,
                     to = loaded.info.id,

@@ -382,7 +382,9 @@ async fn verify_names_an_entry_edited_in_the_database() {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path();
         seed(&db, data, 100);
-        assert!(stackport(&db, data, &["verify"]).status.success());
+        let good = stackport(&db, data, &["verify"]);
+        assert!(good.status.success());
+        let good: serde_json::Value = serde_json::from_slice(&good.stdout).unwrap();
         tamper(&db, "UPDATE ledger_entries SET entry = REPLACE(entry, 'entry 37', 'entry 99') WHERE idx = 37").await;
         let out = stackport(&db, data, &["verify"]);
         assert_eq!(out.status.code(), Some(1), "verify must fail");
@@ -390,6 +392,15 @@ async fn verify_names_an_entry_edited_in_the_database() {
         assert!(stderr.contains("entry 37"), "{stderr}");
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(report["problem"]["index"].as_u64(), Some(37));
+        // The root the entries hash to now, recomputed in full although the check stopped at
+        // entry 37: the edited content's, neither the empty tree's nor the signed one's.
+        let mut now = merkle::Frontier::new();
+        for i in 0..100 {
+            let e = if i == 37 { canonical(37).replace("entry 37", "entry 99") } else { canonical(i) };
+            now.push(merkle::leaf_hash(e.as_bytes()), &mut |_, _| {});
+        }
+        assert_eq!(report["root"], serde_json::json!(now.root().to_string()));
+        assert_ne!(report["root"], good["root"]);
     })
     .await;
 }
@@ -422,6 +433,12 @@ async fn verify_catches_removed_entries() {
         tamper(&db, "DELETE FROM ledger_entries WHERE idx >= 25").await;
         let out = stackport(&db, data, &["verify"]);
         assert_eq!(out.status.code(), Some(1));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(report["size"], 25);
+        assert!(
+            report["root"].as_str().is_some_and(|r| r.len() == 64),
+            "{report}"
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             stderr.contains("entry 25") && stderr.contains("removed"),
@@ -565,7 +582,10 @@ fn the_signing_key_is_private_and_never_printed() {
             .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
-    let key_part = secret.trim().rsplit('+').next().unwrap();
+    // PRIVATE+KEY+<name>+<key hash>+<base64 key>: the key itself is everything after the fourth
+    // `+` (base64 has `+` of its own, so the last `+` may cut it to a few characters).
+    let key_part = secret.trim().splitn(5, '+').nth(4).unwrap();
+    assert!(key_part.len() >= 40, "{key_part}");
     assert!(!note.contains(key_part) && !String::from_utf8_lossy(&out.stderr).contains(key_part));
     // The empty log's checkpoint: size 0, root SHA-256("").
     let cp = Checkpoint::open(&note, &verifier(data)).unwrap();

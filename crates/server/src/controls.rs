@@ -5,7 +5,6 @@
 //! rulebook compiled into the binary) and shared read-only. Every determination is appended to
 //! the tamper-evident ledger and the response carries its leaf index and hash.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -34,8 +33,8 @@ pub struct ControlsApi;
 struct ControlsState {
     rulebook: Arc<Rulebook>,
     ledger: Arc<DecisionLedger>,
-    determinations: Arc<AtomicU64>,
-    classifications: Arc<AtomicU64>,
+    determinations: ::metrics::Counter,
+    classifications: ::metrics::Counter,
 }
 
 /// The rulebook the server decides by: `ServerConfig::rulebook_dir`, else the one compiled
@@ -149,7 +148,7 @@ async fn classify(
     let c = rb
         .classify(&item, date, posture)
         .map_err(|e| input_error(e, ""))?;
-    state.classifications.fetch_add(1, Ordering::Relaxed);
+    state.classifications.increment(1);
     use stackport_controls::rulebook::Param;
     let mut rule_versions: Vec<String> = c.rules.iter().map(|r| rb.rule(*r).version()).collect();
     rule_versions.extend(
@@ -286,7 +285,7 @@ async fn determine(
             },
         );
         let receipt = state.ledger.record(&decision).await?;
-        state.determinations.fetch_add(1, Ordering::Relaxed);
+        state.determinations.increment(1);
         results.push(DetermineResponse {
             determination: out,
             ledger: Some(receipt),

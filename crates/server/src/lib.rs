@@ -33,7 +33,7 @@ pub use error::ApiError;
 
 /// The services register their counters on `/metrics`.
 impl stackport_app::Counters for metrics::Metrics {
-    fn counter(&self, name: &str, help: &str) -> Arc<std::sync::atomic::AtomicU64> {
+    fn counter(&self, name: &str, help: &str) -> ::metrics::Counter {
         metrics::Metrics::counter(self, name, help)
     }
 }

@@ -148,7 +148,7 @@ async fn ledger_routes_prove_what_they_serve() {
     assert!(report.problem.is_none(), "{:?}", report.problem);
     assert_eq!(
         (report.size, report.checkpoints, report.root),
-        (25, 2, new.root)
+        (25, 2, Some(new.root))
     );
 
     // The four routes are in the OpenAPI document.

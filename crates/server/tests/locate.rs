@@ -680,3 +680,140 @@ async fn a_crash_between_storing_and_verifying_loses_no_verdict() {
     })
     .await;
 }
+
+/// A JetStream-sized batch: every message gets its own answer in its slot, each chip one
+/// verdict over all of its new measurements, committed with one ledger entry per chip that
+/// names every measurement it covers; refusals do not disturb the rest.
+#[tokio::test]
+async fn a_batch_answers_every_message_and_commits_one_verdict_per_chip() {
+    for_each_backend(|db| async move {
+        let store = db.open().await;
+        let srv = Server::start(store.clone()).await;
+        let lms = [
+            landmark("lm-sin-a", 1.29, 103.85),
+            landmark("lm-sin-b", 1.35, 103.99),
+            landmark("lm-sin-c", 1.44, 103.79),
+        ];
+        for l in &lms {
+            srv.enrol_landmark(l).await;
+        }
+        let chips: Vec<(String, ChipKey)> = (0..4)
+            .map(|i| {
+                let alg = if i % 2 == 0 {
+                    SignatureAlgorithm::Ed25519
+                } else {
+                    SignatureAlgorithm::EcdsaP384Sha384
+                };
+                (format!("GPU-B{i}"), ChipKey(SecretKey::generate(alg)))
+            })
+            .collect();
+        for (id, key) in &chips {
+            srv.enrol_chip(id, key).await;
+        }
+        // One measurement stored and verified before the batch: delivered again inside it.
+        let earlier = measure(&lms[0], &chips[0].0, &chips[0].1, 1.1, 60);
+        assert_eq!(srv.post_measurement(&earlier).await.0, 200);
+        let mut msgs: Vec<Vec<u8>> = Vec::new();
+        let mut expect_stored = Vec::new();
+        for (id, key) in &chips {
+            for (k, l) in lms.iter().enumerate() {
+                let m = measure(l, id, key, 1.0 + k as f64 * 0.2, 0);
+                expect_stored.push((msgs.len(), id.clone(), m.measurement.id.to_string()));
+                msgs.push(m.encoded().to_vec());
+            }
+        }
+        let twice = msgs.len();
+        msgs.push(msgs[0].clone());
+        let again = msgs.len();
+        msgs.push(earlier.encoded().to_vec());
+        let garbage = msgs.len();
+        msgs.push(b"not a measurement".to_vec());
+        let stranger = ChipKey(SecretKey::generate(SignatureAlgorithm::Ed25519));
+        let unknown = msgs.len();
+        msgs.push(
+            measure(&lms[1], "GPU-404", &stranger, 1.0, 0)
+                .encoded()
+                .to_vec(),
+        );
+        // A chip's measurement signed by the wrong chip key.
+        let forged = msgs.len();
+        msgs.push(
+            measure(&lms[2], &chips[1].0, &stranger, 1.0, 0)
+                .encoded()
+                .to_vec(),
+        );
+        let size_before = store.ledger_size().await.expect("size");
+        let refs: Vec<&[u8]> = msgs.iter().map(|m| m.as_slice()).collect();
+        let out = srv.svc.ingest_batch(&refs).await.expect("batch");
+        assert_eq!(out.len(), msgs.len());
+        let code = |i: usize| out[i].as_ref().err().map(|e| e.code());
+        assert_eq!(code(garbage), Some("malformed_measurement"));
+        assert_eq!(code(unknown), Some("unknown_chip"));
+        assert_eq!(code(forged), Some("invalid_signature"));
+        for i in [twice, again] {
+            let o = out[i].as_ref().expect("duplicate is fine");
+            assert_eq!(o.status, "duplicate");
+            assert!(o.verdict.is_none());
+        }
+        let mut verdict_of = std::collections::HashMap::new();
+        for (slot, chip, mid) in &expect_stored {
+            let o = out[*slot].as_ref().expect("stored");
+            assert_eq!((o.status.as_str(), &o.measurement_id), ("stored", mid));
+            let v = o.verdict.as_ref().expect("verdict");
+            assert_eq!(v.verdict, "verified", "{chip}: {v:?}");
+            // The batch's three measurements and, for GPU-B0, the earlier one.
+            assert_eq!(v.landmarks_used, 3);
+            let first = verdict_of.entry(chip.clone()).or_insert(v.id);
+            assert_eq!(*first, v.id, "one verdict per chip");
+        }
+        assert_eq!(verdict_of.len(), chips.len());
+        // One ledger entry per chip, each naming every measurement its verdict covers.
+        let size_after = store.ledger_size().await.expect("size");
+        assert_eq!(size_after - size_before, chips.len() as u64);
+        let entries = store
+            .ledger_entries(size_before, chips.len() as u64)
+            .await
+            .expect("entries");
+        for e in entries {
+            let e: Value = serde_json::from_str(&e.entry).expect("json");
+            assert_eq!(e["type"], "location_proof");
+            let chip = e["inputs"]["chip"].as_str().expect("chip").to_string();
+            let mut want: Vec<String> = expect_stored
+                .iter()
+                .filter(|(_, c, _)| *c == chip)
+                .map(|(_, _, m)| m.clone())
+                .collect();
+            want.sort();
+            assert_eq!(e["inputs"]["measurements"], json!(want), "{e}");
+            assert_eq!(e["outputs"]["verdict_id"], json!(verdict_of[&chip]));
+        }
+        for (id, _) in &chips {
+            assert!(store
+                .chip_measurements(id, 0)
+                .await
+                .expect("read")
+                .iter()
+                .all(|m| !m.body.is_empty()));
+            assert_eq!(
+                store.verdict_history(id, 10).await.expect("read").len(),
+                if id == "GPU-B0" { 2 } else { 1 }
+            );
+        }
+        assert!(store
+            .unverified_measurements(10)
+            .await
+            .expect("read")
+            .is_empty());
+        // The whole batch again: every message a no-op or the same refusal.
+        let out = srv.svc.ingest_batch(&refs).await.expect("batch");
+        for (slot, _, _) in &expect_stored {
+            assert_eq!(out[*slot].as_ref().expect("dup").status, "duplicate");
+        }
+        assert_eq!(
+            out[unknown].as_ref().err().map(|e| e.code()),
+            Some("unknown_chip")
+        );
+        assert_eq!(store.ledger_size().await.expect("size"), size_after);
+    })
+    .await;
+}

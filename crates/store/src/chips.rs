@@ -107,6 +107,38 @@ pub struct RecordedVerdict {
     pub receipt: AppendReceipt,
 }
 
+/// A verdict to record in a batch ([`ChipStore::record_verdicts`]): the verdict, the alerts it
+/// raises and the measurements it covers (marked verified with it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingVerdict {
+    pub verdict: VerdictRecord,
+    pub alerts: Vec<NewAlert>,
+    /// Ids of the measurements this verdict covers (the verdict's own among them).
+    pub covers: Vec<String>,
+}
+
+/// What [`ChipStore::record_verdicts`] committed.
+#[derive(Debug, Clone, Default)]
+pub struct RecordedBatch {
+    /// The verdicts recorded, in the order given (those that claimed nothing left out).
+    pub verdicts: Vec<RecordedVerdict>,
+    /// Ids of the measurements of `new` this transaction inserted (the others were stored
+    /// before, by a redelivery or another instance).
+    pub inserted: std::collections::HashSet<String>,
+    /// Ids of the measurements a verdict of this transaction covers.
+    pub claimed: std::collections::HashSet<String>,
+}
+
+/// What the store holds of a measurement id: its content digest and whether a verdict covers
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeasurementState {
+    pub id: String,
+    /// SHA-256 of the signed encoding, lower-case hex.
+    pub sha256: String,
+    pub verified: bool,
+}
+
 /// Builds the canonical ledger entry of a verdict (with its id) and the alerts raised with it.
 pub type VerdictEntryFn<'a> =
     &'a (dyn Fn(&VerdictRecord, &[AlertRecord]) -> Result<String, StoreError> + Send + Sync);
@@ -195,12 +227,31 @@ pub trait ChipStore {
     ) -> Result<Vec<MeasurementRecord>, StoreError>;
     /// Appends a verdict, raises (or bumps) `alerts`, marks the verdict's measurement verified
     /// and appends the ledger entry `entry` builds, all in one transaction.
-    async fn record_verdict(
+    /// The registry's group commit: in one transaction, stores the measurements `new` (by id,
+    /// idempotently: one stored before with the same bytes is left as it is, one with other
+    /// bytes is a [`StoreError::Conflict`] and nothing is stored), and for each verdict claims
+    /// the measurements it covers that no verdict covers yet (marks them verified) and, if it
+    /// claimed any, appends the verdict, raises (or bumps) its alerts and appends its ledger
+    /// entry, built by `entry`. A verdict that claims nothing (another instance verified its
+    /// measurements first) is not recorded, so two instances never both record the same work.
+    /// Each verdict's `measurement_id` must differ.
+    async fn record_verdicts(
         &self,
-        v: &VerdictRecord,
-        alerts: &[NewAlert],
+        new: &[MeasurementRecord],
+        verdicts: &[PendingVerdict],
         entry: VerdictEntryFn<'_>,
-    ) -> Result<RecordedVerdict, StoreError>;
+    ) -> Result<RecordedBatch, StoreError>;
+    /// The stored state of each of `ids` that is stored (others are left out).
+    async fn measurement_states(&self, ids: &[String])
+        -> Result<Vec<MeasurementState>, StoreError>;
+    /// The enrolled chips among `ids`.
+    async fn chips_by_ids(&self, ids: &[String]) -> Result<Vec<ChipRecord>, StoreError>;
+    /// The measurements of the chips `chip_ids` with `measured_at >= since`, oldest first.
+    async fn chips_measurements(
+        &self,
+        chip_ids: &[String],
+        since: i64,
+    ) -> Result<Vec<MeasurementRecord>, StoreError>;
     /// Measurements stored but not covered by a verdict (a crash between the two), oldest
     /// first, at most `limit`.
     async fn unverified_measurements(
@@ -273,6 +324,17 @@ const RAISE_ALERT_SQL: &str = "INSERT INTO chip_alerts (chip_id, category, detai
      detail = excluded.detail, measurement_id = excluded.measurement_id, last_seen_at = excluded.last_seen_at, \
      occurrences = chip_alerts.occurrences + 1 RETURNING ";
 const ALERT_COLS: &str = "id, chip_id, category, detail, measurement_id, raised_at, last_seen_at, occurrences, resolved_at";
+
+/// Rows per multi-row statement: 11 binds each, far under SQLite's 32,766 and PostgreSQL's
+/// 65,535 bound parameters.
+const MEASUREMENTS_PER_INSERT: usize = 500;
+const VERDICTS_PER_INSERT: usize = 500;
+
+/// The content digest the registry stores beside a measurement (SHA-256 of its signed
+/// encoding, lower-case hex; [`MeasurementState::sha256`]).
+pub fn measurement_digest(body: &[u8]) -> String {
+    sha256_hex(body)
+}
 
 fn sha256_hex(b: &[u8]) -> String {
     use sha2::Digest;
@@ -494,39 +556,192 @@ macro_rules! chip_store_impl {
                 Ok(rows.iter().map(measurement_from).collect::<Result<_, _>>()?)
             }
 
-            async fn record_verdict(&self, v: &VerdictRecord, alerts: &[NewAlert], entry: VerdictEntryFn<'_>) -> Result<RecordedVerdict, StoreError> {
-                let mut tx = $begin(&self.pool).await?;
-                let sql = $sql(
-                    "INSERT INTO chip_verdicts (chip_id, measurement_id, verdict, outside_prohibited, claim_consistent, max_radius_km, centroid_lat, centroid_lon, landmarks_used, reason, decided_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-                );
-                let row = sqlx::query(&sql)
-                    .bind(&v.chip_id)
-                    .bind(&v.measurement_id)
-                    .bind(&v.verdict)
-                    .bind(v.outside_prohibited)
-                    .bind(v.claim_consistent)
-                    .bind(v.max_radius_km)
-                    .bind(v.centroid_lat)
-                    .bind(v.centroid_lon)
-                    .bind(v.landmarks_used)
-                    .bind(&v.reason)
-                    .bind(v.decided_at)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                let mut verdict = VerdictRecord { id: row.try_get("id")?, ..v.clone() };
-                let mut raised = Vec::with_capacity(alerts.len());
-                for a in alerts {
-                    raised.push(raise_on(&mut *tx, a).await?);
+            async fn record_verdicts(&self, new: &[MeasurementRecord], verdicts: &[PendingVerdict], entry: VerdictEntryFn<'_>) -> Result<RecordedBatch, StoreError> {
+                {
+                    let mut seen = std::collections::HashSet::new();
+                    if let Some(v) = verdicts.iter().find(|p| !seen.insert(p.verdict.measurement_id.as_str())) {
+                        return Err(StoreError::Config(format!("two verdicts name measurement {}", v.verdict.measurement_id)));
+                    }
                 }
-                let sql = $sql("UPDATE chip_measurements SET verified_at = $1 WHERE id = $2 AND verified_at IS NULL");
-                sqlx::query(&sql).bind(v.decided_at).bind(&v.measurement_id).execute(&mut *tx).await?;
-                let text = entry(&verdict, &raised)?;
-                let (receipt, index) = append_one(&mut *tx, &text).await?;
-                let sql = $sql("UPDATE chip_verdicts SET ledger_index = $1 WHERE id = $2");
-                sqlx::query(&sql).bind(index).bind(verdict.id).execute(&mut *tx).await?;
+                let mut batch = RecordedBatch::default();
+                let mut tx = $begin(&self.pool).await?;
+                // The measurements, many rows per statement. A row stored before (or by another
+                // instance meanwhile) is skipped by ON CONFLICT; its bytes must be these bytes.
+                for chunk in new.chunks(MEASUREMENTS_PER_INSERT) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!("INSERT INTO chip_measurements ({MEAS_COLS}, sha256) "));
+                    qb.push_values(chunk, |mut b, m| {
+                        b.push_bind(&m.id)
+                            .push_bind(&m.chip_id)
+                            .push_bind(&m.landmark_id)
+                            .push_bind(m.min_rtt_ns)
+                            .push_bind(m.rounds)
+                            .push_bind(m.count)
+                            .push_bind(m.spoofing)
+                            .push_bind(m.measured_at)
+                            .push_bind(m.received_at)
+                            .push_bind(&m.body)
+                            .push_bind(sha256_hex(&m.body));
+                    });
+                    qb.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
+                    let before = batch.inserted.len();
+                    for r in qb.build().fetch_all(&mut *tx).await? {
+                        batch.inserted.insert(r.try_get("id")?);
+                    }
+                    if batch.inserted.len() - before < chunk.len() {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT id, sha256 FROM chip_measurements WHERE id IN (");
+                        let mut ids = qb.separated(", ");
+                        for m in chunk.iter().filter(|m| !batch.inserted.contains(&m.id)) {
+                            ids.push_bind(&m.id);
+                        }
+                        qb.push(")");
+                        let stored: std::collections::HashMap<String, String> = qb
+                            .build()
+                            .fetch_all(&mut *tx)
+                            .await?
+                            .iter()
+                            .map(|r| Ok((r.try_get("id")?, r.try_get("sha256")?)))
+                            .collect::<Result<_, sqlx::Error>>()?;
+                        if let Some(m) = chunk.iter().find(|m| !batch.inserted.contains(&m.id) && stored.get(&m.id) != Some(&sha256_hex(&m.body))) {
+                            return Err(StoreError::Conflict(format!("measurement {} was stored before with different content", m.id)));
+                        }
+                    }
+                }
+                // Each verdict claims the measurements no verdict covers yet; the row lock the
+                // UPDATE takes makes a second instance's claim on them wait and then find none.
+                let mut kept: Vec<&PendingVerdict> = Vec::with_capacity(verdicts.len());
+                for p in verdicts {
+                    let mut claimed = false;
+                    for chunk in p.covers.chunks(MEASUREMENTS_PER_INSERT) {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE chip_measurements SET verified_at = ");
+                        qb.push_bind(p.verdict.decided_at).push(" WHERE verified_at IS NULL AND id IN (");
+                        let mut ids = qb.separated(", ");
+                        for id in chunk {
+                            ids.push_bind(id);
+                        }
+                        qb.push(") RETURNING id");
+                        for r in qb.build().fetch_all(&mut *tx).await? {
+                            batch.claimed.insert(r.try_get("id")?);
+                            claimed = true;
+                        }
+                    }
+                    if claimed {
+                        kept.push(p);
+                    }
+                }
+                let mut staged: Vec<(VerdictRecord, Vec<AlertRecord>)> = Vec::with_capacity(kept.len());
+                for chunk in kept.chunks(VERDICTS_PER_INSERT) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO chip_verdicts (chip_id, measurement_id, verdict, outside_prohibited, claim_consistent, max_radius_km, centroid_lat, centroid_lon, landmarks_used, reason, decided_at) ",
+                    );
+                    qb.push_values(chunk, |mut b, p| {
+                        let v = &p.verdict;
+                        b.push_bind(&v.chip_id)
+                            .push_bind(&v.measurement_id)
+                            .push_bind(&v.verdict)
+                            .push_bind(v.outside_prohibited)
+                            .push_bind(v.claim_consistent)
+                            .push_bind(v.max_radius_km)
+                            .push_bind(v.centroid_lat)
+                            .push_bind(v.centroid_lon)
+                            .push_bind(v.landmarks_used)
+                            .push_bind(&v.reason)
+                            .push_bind(v.decided_at);
+                    });
+                    qb.push(" RETURNING id, measurement_id");
+                    // Matched by measurement id, not by row order (which neither database
+                    // promises for RETURNING).
+                    let ids: std::collections::HashMap<String, i64> = qb
+                        .build()
+                        .fetch_all(&mut *tx)
+                        .await?
+                        .iter()
+                        .map(|r| Ok((r.try_get("measurement_id")?, r.try_get("id")?)))
+                        .collect::<Result<_, sqlx::Error>>()?;
+                    for p in chunk {
+                        let id = *ids.get(&p.verdict.measurement_id).ok_or_else(|| StoreError::Corrupt(format!("verdict for {} was not returned", p.verdict.measurement_id)))?;
+                        let mut alerts = Vec::with_capacity(p.alerts.len());
+                        for a in &p.alerts {
+                            alerts.push(raise_on(&mut *tx, a).await?);
+                        }
+                        staged.push((VerdictRecord { id, ..p.verdict.clone() }, alerts));
+                    }
+                }
+                let texts = staged.iter().map(|(v, a)| entry(v, a)).collect::<Result<Vec<_>, _>>()?;
+                let receipts = ledger_impl::append_in_tx(&mut *tx, &texts).await?;
+                if receipts.len() != staged.len() {
+                    return Err(StoreError::Corrupt(format!("{} ledger receipts for {} verdicts", receipts.len(), staged.len())));
+                }
+                for ((mut verdict, alerts), receipt) in staged.into_iter().zip(receipts) {
+                    let index = i64::try_from(receipt.index).map_err(|_| StoreError::Corrupt(format!("ledger index {}", receipt.index)))?;
+                    verdict.ledger_index = Some(index);
+                    batch.verdicts.push(RecordedVerdict { verdict, alerts, receipt });
+                }
+                for chunk in batch.verdicts.chunks(VERDICTS_PER_INSERT) {
+                    // One statement sets every verdict's ledger index (`column1`/`column2` are
+                    // the names both databases give the columns of a VALUES list).
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("UPDATE chip_verdicts SET ledger_index = v.column2 FROM (");
+                    qb.push_values(chunk, |mut b, r: &RecordedVerdict| {
+                        b.push_bind(r.verdict.id).push_bind(r.verdict.ledger_index);
+                    });
+                    qb.push(") AS v WHERE chip_verdicts.id = v.column1");
+                    qb.build().execute(&mut *tx).await?;
+                }
                 tx.commit().await?;
-                verdict.ledger_index = Some(index);
-                Ok(RecordedVerdict { verdict, alerts: raised, receipt })
+                Ok(batch)
+            }
+
+            async fn measurement_states(&self, ids: &[String]) -> Result<Vec<MeasurementState>, StoreError> {
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(MEASUREMENTS_PER_INSERT) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT id, sha256, verified_at FROM chip_measurements WHERE id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(id);
+                    }
+                    qb.push(")");
+                    for r in qb.build().fetch_all(&self.pool).await? {
+                        out.push(MeasurementState {
+                            id: r.try_get("id")?,
+                            sha256: r.try_get("sha256")?,
+                            verified: r.try_get::<Option<i64>, _>("verified_at")?.is_some(),
+                        });
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn chips_by_ids(&self, ids: &[String]) -> Result<Vec<ChipRecord>, StoreError> {
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(MEASUREMENTS_PER_INSERT) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {CHIP_COLS} FROM chips WHERE id IN ("));
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(id);
+                    }
+                    qb.push(")");
+                    for r in qb.build().fetch_all(&self.pool).await? {
+                        out.push(chip_from(&r)?);
+                    }
+                }
+                Ok(out)
+            }
+
+            async fn chips_measurements(&self, chip_ids: &[String], since: i64) -> Result<Vec<MeasurementRecord>, StoreError> {
+                let mut out = Vec::new();
+                for chunk in chip_ids.chunks(MEASUREMENTS_PER_INSERT) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!("SELECT {MEAS_COLS} FROM chip_measurements WHERE measured_at >= "));
+                    qb.push_bind(since).push(" AND chip_id IN (");
+                    let mut sep = qb.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(id);
+                    }
+                    qb.push(")");
+                    for r in qb.build().fetch_all(&self.pool).await? {
+                        out.push(measurement_from(&r)?);
+                    }
+                }
+                out.sort_by(|a, b| (a.measured_at, &a.id).cmp(&(b.measured_at, &b.id)));
+                Ok(out)
             }
 
             async fn unverified_measurements(&self, limit: i64) -> Result<Vec<MeasurementRecord>, StoreError> {

@@ -23,8 +23,9 @@ pub mod testing;
 pub mod timestamp;
 
 pub use chips::{
-    AlertRecord, ChipRecord, ChipStore, LandmarkAlertRecord, LandmarkMeasurementRecord,
-    LandmarkRecord, MeasurementInsert, MeasurementRecord, NewAlert, OverdueChip, RecordedVerdict,
+    measurement_digest, AlertRecord, ChipRecord, ChipStore, LandmarkAlertRecord,
+    LandmarkMeasurementRecord, LandmarkRecord, MeasurementInsert, MeasurementRecord,
+    MeasurementState, NewAlert, OverdueChip, PendingVerdict, RecordedBatch, RecordedVerdict,
     ResolutionEntryFn, VerdictEntryFn, VerdictRecord,
 };
 pub use error::StoreError;

@@ -564,11 +564,21 @@ macro_rules! screening_store_impl {
             ) -> Result<Vec<(T, AppendReceipt)>, StoreError> {
                 let entries = build_ledger_entries(&out, ledger_entry)?;
                 let receipts = crate::ledger::$ledger::append_in_tx(&mut *tx, &entries).await?;
-                let update = sql(&format!("UPDATE {} SET ledger_index = $1 WHERE id = $2", T::TABLE));
+                let mut pairs = Vec::with_capacity(out.len());
                 for (item, r) in out.iter_mut().zip(&receipts) {
                     let index = i64::try_from(r.index).map_err(|_| StoreError::Corrupt(format!("ledger index {}", r.index)))?;
-                    sqlx::query(&update).bind(index).bind(item.id()).execute(&mut *tx).await?;
+                    pairs.push((item.id(), index));
                     item.set_ledger_index(r.index);
+                }
+                // One statement per 500 rows sets each row's ledger index (`column1`/`column2`
+                // are the names both databases give the columns of a VALUES list).
+                for chunk in pairs.chunks(500) {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(format!("UPDATE {} SET ledger_index = v.column2 FROM (", T::TABLE));
+                    qb.push_values(chunk, |mut b, (id, index)| {
+                        b.push_bind(*id).push_bind(*index);
+                    });
+                    qb.push(format!(") AS v WHERE {}.id = v.column1", T::TABLE));
+                    qb.build().execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(out.into_iter().zip(receipts).collect())

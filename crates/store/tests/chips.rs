@@ -3,7 +3,7 @@
 use stackport_store::testing::for_each_backend;
 use stackport_store::{
     AlertRecord, ChipRecord, LandmarkMeasurementRecord, LandmarkRecord, MeasurementInsert,
-    MeasurementRecord, NewAlert, StoreError, VerdictRecord,
+    MeasurementRecord, NewAlert, PendingVerdict, StoreError, VerdictRecord,
 };
 
 fn chip(id: &str, key: &str) -> ChipRecord {
@@ -202,10 +202,22 @@ async fn verdicts_keep_history_and_latest() {
             measurement_id: Some("00aa".into()),
             at: 10,
         };
-        let first = s
-            .record_verdict(&v, std::slice::from_ref(&alert), &entry_of)
+        let pending = |v: &VerdictRecord, alerts: Vec<NewAlert>, covers: &[&str]| PendingVerdict {
+            verdict: v.clone(),
+            alerts,
+            covers: covers.iter().map(|c| c.to_string()).collect(),
+        };
+        let batch = s
+            .record_verdicts(
+                &[],
+                &[pending(&v, vec![alert.clone()], &["00aa"])],
+                &entry_of,
+            )
             .await
             .expect("store");
+        assert_eq!(batch.claimed, ["00aa".to_string()].into());
+        assert!(batch.inserted.is_empty());
+        let first = batch.verdicts[0].clone();
         assert_eq!(first.alerts.len(), 1);
         assert_eq!(first.verdict.ledger_index, Some(first.receipt.index as i64));
         // The verdict, its alert and its ledger entry committed together; the measurement is
@@ -227,7 +239,16 @@ async fn verdicts_keep_history_and_latest() {
             s.record_measurement(&m).await.expect("again"),
             MeasurementInsert::Duplicate
         );
-        // A failing ledger entry stores nothing: no verdict, no alert.
+        // A verdict over measurements another verdict already covers claims nothing and is
+        // not recorded (a second instance that did the same work).
+        let size = s.ledger_size().await.expect("size");
+        let again = s
+            .record_verdicts(&[], &[pending(&v, vec![], &["00aa"])], &entry_of)
+            .await
+            .expect("store");
+        assert!(again.verdicts.is_empty() && again.claimed.is_empty());
+        assert_eq!(s.ledger_size().await.expect("size"), size);
+        // A failing ledger entry stores nothing: no measurement, no verdict, no alert.
         let fail = |_: &VerdictRecord, _: &[AlertRecord]| -> Result<String, StoreError> {
             Err(StoreError::Corrupt("no entry".into()))
         };
@@ -235,17 +256,67 @@ async fn verdicts_keep_history_and_latest() {
             category: "diverted".into(),
             ..alert.clone()
         };
-        assert!(s.record_verdict(&v, &[other], &fail).await.is_err());
+        let m2 = measurement("00ab", "GPU-1", 3_000_000, b"m2");
+        v.measurement_id = "00ab".into();
+        assert!(s
+            .record_verdicts(
+                std::slice::from_ref(&m2),
+                &[pending(&v, vec![other], &["00ab"])],
+                &fail
+            )
+            .await
+            .is_err());
         assert_eq!(s.verdict_history("GPU-1", 10).await.expect("read").len(), 1);
         assert_eq!(s.open_alerts().await.expect("read").len(), 1);
+        assert!(s
+            .measurement_states(&["00ab".into()])
+            .await
+            .expect("read")
+            .is_empty());
         v.verdict = "verified".into();
         v.outside_prohibited = true;
         v.max_radius_km = None;
         v.reason = None;
         v.decided_at = 20;
-        let second = s.record_verdict(&v, &[], &entry_of).await.expect("store");
+        let batch = s
+            .record_verdicts(
+                std::slice::from_ref(&m2),
+                &[pending(&v, vec![], &["00ab"])],
+                &entry_of,
+            )
+            .await
+            .expect("store");
+        assert_eq!(batch.inserted, ["00ab".to_string()].into());
+        let second = batch.verdicts[0].clone();
         assert!(second.verdict.id > first.verdict.id);
         assert_eq!(second.receipt.index, first.receipt.index + 1);
+        assert_eq!(
+            s.measurement_states(&["00ab".into(), "00aa".into(), "ffff".into()])
+                .await
+                .expect("read")
+                .iter()
+                .map(|st| (st.id.as_str(), st.verified))
+                .collect::<std::collections::BTreeSet<_>>(),
+            [("00aa", true), ("00ab", true)].into()
+        );
+        // The same bytes again in a batch: left as stored; other bytes: a conflict, and the
+        // whole batch stores nothing.
+        let batch = s
+            .record_verdicts(std::slice::from_ref(&m2), &[], &entry_of)
+            .await
+            .expect("same bytes");
+        assert!(batch.inserted.is_empty());
+        let m3 = measurement("00ac", "GPU-1", 4_000_000, b"m3");
+        let forged = measurement("00ab", "GPU-1", 3_000_000, b"other bytes");
+        assert!(matches!(
+            s.record_verdicts(&[m3, forged], &[], &entry_of).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(s
+            .measurement_states(&["00ac".into()])
+            .await
+            .expect("read")
+            .is_empty());
         let latest = s.latest_verdict("GPU-1").await.expect("read").expect("one");
         assert_eq!(latest.verdict, "verified");
         assert_eq!(latest.max_radius_km, None);
