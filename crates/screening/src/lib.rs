@@ -23,6 +23,7 @@ mod index;
 pub mod model;
 pub mod normalize;
 pub mod parse;
+pub mod script;
 
 mod screener;
 pub mod similarity;
