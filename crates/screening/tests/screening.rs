@@ -710,7 +710,9 @@ fn scripts_transliterations_glued_words_and_vessel_prefixes() {
 /// The stress set on the bundled non-SDN list (442 entities): every harder family together
 /// keeps the recall@1 and false-positive rate measured when the matcher was last changed
 /// (stackport-match/1.1: recall@1 0.8115 over 313 positives, FP 0 over 160 negatives; 1.0
-/// scored below this floor, chiefly on Arabic script, initials and glued words).
+/// scored below this floor, chiefly on Arabic script, initials and glued words). The script
+/// families of 1.3 are held apart: measured at 1.3, mixed_script 0.7308 (26), greek_script
+/// 0.4500 (40), neg_hanzi FP 0 (40); pinyin_split finds no Chinese person in this list.
 #[test]
 fn stress_set_on_the_bundled_consolidated_list() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/lists/ofac/cons_2025-12-19");
@@ -718,23 +720,44 @@ fn stress_set_on_the_bundled_consolidated_list() {
     let s = Screener::new(&snap);
     let queries = stress::generate(&snap, 7, 40);
     let figures = stress::evaluate(&s, &queries, DEFAULT_THRESHOLD);
-    let (mut pos, mut ok, mut neg, mut fp) = (0usize, 0.0, 0usize, 0.0);
+    // (positives, correct, negatives, false positives) for the older and the 1.3 families.
+    let mut old = (0usize, 0.0, 0usize, 0.0);
+    let mut new = (0usize, 0.0, 0usize, 0.0);
     for (family, n, v) in &figures {
-        if family.starts_with("neg_") {
-            neg += n;
-            fp += v * *n as f64;
+        let acc = if stress::FAMILIES_1_3.contains(family) {
+            &mut new
         } else {
-            pos += n;
-            ok += v * *n as f64;
+            &mut old
+        };
+        if family.starts_with("neg_") {
+            acc.2 += n;
+            acc.3 += v * *n as f64;
+        } else {
+            acc.0 += n;
+            acc.1 += v * *n as f64;
         }
     }
-    let (recall, fpr) = (ok / pos as f64, fp / neg as f64);
+    let (pos, neg) = (old.0, old.2);
+    let (recall, fpr) = (old.1 / pos as f64, old.3 / neg as f64);
+    let (new_recall, new_fpr) = (new.1 / new.0 as f64, new.3 / new.2 as f64);
     eprintln!(
-        "stress: {pos} positives recall@1 {recall:.4}, {neg} negatives FP {fpr:.4}: {figures:?}"
+        "stress: {pos} positives recall@1 {recall:.4}, {neg} negatives FP {fpr:.4}; \
+         1.3 families: {} positives recall@1 {new_recall:.4}, {} negatives FP {new_fpr:.4}: \
+         {figures:?}",
+        new.0, new.2
     );
     assert!(pos >= 150 && neg >= 100, "{pos} positives, {neg} negatives");
     assert!(recall >= 0.80, "stress recall@1 {recall:.4}: {figures:?}");
     assert!(fpr <= 0.02, "stress FP rate {fpr:.4}: {figures:?}");
+    assert!(new.0 >= 50 && new.2 >= 40, "{new:?}");
+    assert!(
+        new_recall >= 0.50,
+        "1.3 families recall@1 {new_recall:.4}: {figures:?}"
+    );
+    assert!(
+        new_fpr <= 0.02,
+        "1.3 families FP rate {new_fpr:.4}: {figures:?}"
+    );
 }
 
 /// Words as the lists and users write them in other scripts: Turkish dotted and dotless

@@ -49,6 +49,10 @@ pub const FAMILIES: &[&str] = &[
     "neg_hanzi",
 ];
 
+/// The families added with stackport-match/1.3 (scripts and transliterations), measured apart
+/// from the older ones so that the older floors keep their meaning.
+pub const FAMILIES_1_3: &[&str] = &["pinyin_split", "mixed_script", "greek_script", "neg_hanzi"];
+
 /// Countries whose people's names the lists write in Pinyin, Wade–Giles or Hong Kong spelling.
 const CHINESE_COUNTRIES: &[&str] = &["CN", "HK", "TW", "MO"];
 
