@@ -296,7 +296,7 @@ async fn serve_end_to_end() {
         let r: Value = c.get(format!("{base}/v1/lists")).send().await.unwrap().json().await.unwrap();
         let snaps = r["snapshots"].as_array().unwrap();
         assert_eq!(snaps.len(), 1, "the bundled snapshot is stored on first start: {r}");
-        assert_eq!(snaps[0]["sources"].as_array().unwrap().len(), 10);
+        assert_eq!(snaps[0]["sources"].as_array().unwrap().len(), 11);
 
         let resp = c.post(format!("{base}/v1/screen")).json(&json!({"name": "HANIYA, Ismail Abdul Salah", "type": "individual"})).send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 200);
@@ -397,6 +397,7 @@ fn fixture_files() -> HashMap<String, PathBuf> {
         ),
         ("consolidated.csv", "csl/consolidated_2023-11_partial.csv"),
         ("dpl.txt", DPL),
+        ("consolidated.xml", "un/un_consolidated_2026-02-27.xml"),
     ]
     .into_iter()
     .map(|(name, path)| (name.to_string(), l.join(path)))
@@ -422,16 +423,16 @@ fn fetch_downloads_every_file_and_replaces_the_destination_only_when_all_parse()
     let work = tempfile::tempdir().unwrap();
     let dest = work.path().join("lists-current");
 
-    // Every file served: all ten arrive byte for byte and parse into the same entities.
+    // Every file served: all eleven arrive byte for byte and parse into the same entities.
     let base = serve_files(fixture_files());
     let out = run(bin()
         .args(["lists", "fetch", "--dest"])
         .arg(&dest)
         .args(["--base-url", &base]));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("fetched 10 files"), "{}", out.stdout);
+    assert!(out.stdout.contains("fetched 11 files"), "{}", out.stdout);
     let fetched = files_under(&dest);
-    assert_eq!(fetched.len(), 10, "{fetched:?}");
+    assert_eq!(fetched.len(), 11, "{fetched:?}");
     let sizes: Vec<u64> = fetched
         .iter()
         .map(|p| std::fs::metadata(p).unwrap().len())

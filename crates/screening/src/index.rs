@@ -10,7 +10,7 @@
 
 use rustc_hash::FxHashMap;
 
-use crate::normalize::{self, TokenKind};
+use crate::normalize::{self, Romanisation, Token, TokenKind};
 use crate::similarity::{jaro_winkler, jaro_winkler_upper_bound, within_one_edit};
 
 /// Minimum similarity for two different word tokens to be aligned at all.
@@ -68,6 +68,14 @@ pub(crate) struct QueryToken {
     /// For a word the index does not know: two index tokens it is the two halves of
     /// (`alkawthar` = `al` + `kawthar`). Used for candidate retrieval only.
     pub splits: Vec<(u32, u32)>,
+    /// The channel that romanised the word, if it was written in another script.
+    pub romanisation: Option<Romanisation>,
+    /// A syllable of a syllabic channel (Chinese, Korean): it pairs only with an index token
+    /// spelt as one of its romanisations, never with a near spelling.
+    pub syllabic: bool,
+    /// For a syllable: index tokens spelt as this syllable and the next one together, in any
+    /// of their romanisations (`fang` + `wei` = `fangwei`). Filled by the screener.
+    pub glue_next: Vec<u32>,
 }
 
 fn eligible_fuzzy(kind: TokenKind, len: usize) -> bool {
@@ -204,8 +212,11 @@ impl Index {
     }
 
     /// Resolves one normalised query token against the vocabulary. A `skeletal` word (from
-    /// Arabic script) also meets every word with its consonant skeleton.
-    pub fn query_token(&self, text: &str, kind: TokenKind, skeletal: bool) -> QueryToken {
+    /// Arabic or Hebrew script) also meets every word with its consonant skeleton; a romanised
+    /// word also meets every index token spelt as one of its variants.
+    pub fn query_token(&self, tok: &Token) -> QueryToken {
+        let (text, kind, skeletal) = (tok.text.as_str(), tok.kind, tok.skeletal);
+        let syllabic = tok.romanisation.is_some_and(Romanisation::syllabic);
         let bytes = text.as_bytes();
         let exact = self.word_ids.get(bytes).copied();
         let weight = match exact {
@@ -213,7 +224,7 @@ impl Index {
             // An initial no listed name has is less than an unseen word (many names share
             // it) and more than a particle (a stray initial is still a difference). Aligned
             // with a full word it is scored apart (see the screener).
-            None if kind == TokenKind::Word && bytes.len() == 1 => {
+            None if kind == TokenKind::Word && bytes.len() == 1 && !syllabic => {
                 self.unseen_weight * INITIAL_WEIGHT
             }
             None if kind.is_weak() => self.unseen_weight * WEAK_FACTOR,
@@ -223,7 +234,11 @@ impl Index {
             .into_bytes()
             .into_boxed_slice();
         let group = if kind == TokenKind::Word {
-            normalize::canonical_given_name(text)
+            normalize::canonical_given_name(text).or_else(|| {
+                tok.variants
+                    .iter()
+                    .find_map(|v| normalize::canonical_given_name(v))
+            })
         } else {
             None
         };
@@ -231,6 +246,36 @@ impl Index {
         let mut splits = Vec::new();
         if let Some(id) = exact {
             matches.push((id, 1.0));
+        }
+        // Another spelling of the same letters by a standard system is the same word.
+        let mut variant_weight: Option<f32> = None;
+        for v in &tok.variants {
+            if let Some(&id) = self.word_ids.get(v.as_bytes()) {
+                if !matches.iter().any(|(m, _)| *m == id) {
+                    matches.push((id, 1.0));
+                    let w = self.weights[id as usize];
+                    variant_weight = Some(variant_weight.map_or(w, |x: f32| x.max(w)));
+                }
+            }
+        }
+        let weight = match (exact, variant_weight) {
+            (None, Some(w)) => w,
+            _ => weight,
+        };
+        if syllabic {
+            matches.sort_by(|a, b| b.1.total_cmp(&a.1));
+            return QueryToken {
+                text: bytes.into(),
+                kind,
+                weight,
+                phon,
+                group,
+                matches,
+                splits,
+                romanisation: tok.romanisation,
+                syllabic,
+                glue_next: Vec::new(),
+            };
         }
         if eligible_fuzzy(kind, bytes.len()) {
             let consider = |id: u32, matches: &mut Vec<(u32, f32)>| {
@@ -288,8 +333,13 @@ impl Index {
             }
         }
         if skeletal && kind == TokenKind::Word {
-            let sk = normalize::consonant_skeleton(text);
-            if sk.len() >= MIN_SKELETON {
+            let mut skeletons: Vec<String> = std::iter::once(text)
+                .chain(tok.variants.iter().map(String::as_str))
+                .map(normalize::consonant_skeleton)
+                .collect();
+            skeletons.sort_unstable();
+            skeletons.dedup();
+            for sk in skeletons.into_iter().filter(|sk| sk.len() >= MIN_SKELETON) {
                 // Equal skeletons are the same consonants in the same order: strong evidence
                 // for three consonants or more, weaker for two (`sf` is Yusuf, Saif, Asif).
                 let s = if sk.len() >= 3 { 0.9 } else { 0.86 };
@@ -307,14 +357,15 @@ impl Index {
         }
         matches.sort_by(|a, b| b.1.total_cmp(&a.1));
         // A skeleton is no word of the index, but it is as rare as the words it stands for.
-        let weight = if exact.is_none() && skeletal && !matches.is_empty() {
-            matches
-                .iter()
-                .map(|&(id, _)| self.weights[id as usize])
-                .fold(0.0, f32::max)
-        } else {
-            weight
-        };
+        let weight =
+            if exact.is_none() && variant_weight.is_none() && skeletal && !matches.is_empty() {
+                matches
+                    .iter()
+                    .map(|&(id, _)| self.weights[id as usize])
+                    .fold(0.0, f32::max)
+            } else {
+                weight
+            };
         QueryToken {
             text: bytes.into(),
             kind,
@@ -323,7 +374,30 @@ impl Index {
             group,
             matches,
             splits,
+            romanisation: tok.romanisation,
+            syllabic,
+            glue_next: Vec::new(),
         }
+    }
+
+    /// Index tokens spelt as two adjacent romanised syllables together, in any combination of
+    /// their spellings (`fang`+`wei` = `fangwei`, `jong`+`un` = `jongun`).
+    pub fn glued_syllables(&self, a: &Token, b: &Token) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut buf = String::new();
+        for x in std::iter::once(&a.text).chain(&a.variants) {
+            for y in std::iter::once(&b.text).chain(&b.variants) {
+                buf.clear();
+                buf.push_str(x);
+                buf.push_str(y);
+                if let Some(&id) = self.word_ids.get(buf.as_bytes()) {
+                    if !out.contains(&id) {
+                        out.push(id);
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Similarity of a query word to an index token: Jaro-Winkler, raised to 0.9 for a single

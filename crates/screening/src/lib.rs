@@ -1,14 +1,16 @@
 //! Restricted-party screening against the US lists (OFAC SDN and non-SDN, the trade.gov
 //! Consolidated Screening List with the BIS Entity, Denied Persons, Unverified and Military
-//! End-User lists and State's debarments, and the BIS DPL file).
+//! End-User lists and State's debarments, and the BIS DPL file) and the UN Security Council
+//! Consolidated List.
 //!
 //! The pieces, in the order data flows through them:
 //!
 //! - [`parse`] reads the real list formats into one [`model::Entity`] model and a
 //!   [`model::Snapshot`] that records every source file's hash and date;
 //! - [`normalize`] turns any name (list side or query side) into comparable tokens: NFKC,
-//!   transliteration to Latin, case folding, punctuation, `SURNAME, Given` order, legal forms
-//!   as weak tokens, given-name transliteration variants, digits kept;
+//!   romanisation by the per-script channels of [`script`], case folding, punctuation,
+//!   `SURNAME, Given` order, legal forms as weak tokens, given-name transliteration variants,
+//!   digits kept;
 //! - [`index`] builds the candidate index over every name and alias of a snapshot, and
 //!   [`score`] aligns query and candidate tokens and explains each hit;
 //! - [`Screener`] ties them together: `screen(query) -> ScreeningResult`;
@@ -23,6 +25,7 @@ mod index;
 pub mod model;
 pub mod normalize;
 pub mod parse;
+pub mod script;
 
 mod screener;
 pub mod similarity;

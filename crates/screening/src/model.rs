@@ -49,6 +49,9 @@ pub enum ListSource {
     /// OFAC Non-SDN Menu-Based Sanctions list.
     #[serde(rename = "MBS")]
     MenuBased,
+    /// UN Security Council Consolidated List (all UN sanctions regimes; UN Charter ch. VII).
+    #[serde(rename = "UN")]
+    Un,
     /// A CSL source this version does not know by code.
     #[serde(rename = "OTHER")]
     Other,
@@ -72,6 +75,7 @@ impl ListSource {
             ListSource::Capta => "CAP",
             ListSource::Cmic => "CMIC",
             ListSource::MenuBased => "MBS",
+            ListSource::Un => "UN",
             ListSource::Other => "OTHER",
         }
     }
@@ -101,6 +105,7 @@ pub const ALL_SOURCES: &[ListSource] = &[
     ListSource::Capta,
     ListSource::Cmic,
     ListSource::MenuBased,
+    ListSource::Un,
     ListSource::Other,
 ];
 
@@ -186,7 +191,8 @@ pub struct Identifier {
 /// One listed party, whichever list and file it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entity {
-    /// Contract id: `ofac-sdn:<ent_num>`, `ofac-cons:<ent_num>`, `csl:<_id>`, `bis-dpl:<id>`.
+    /// Contract id: `ofac-sdn:<ent_num>`, `ofac-cons:<ent_num>`, `csl:<_id>`, `bis-dpl:<id>`,
+    /// `un:<REFERENCE_NUMBER>`.
     pub id: String,
     pub list: ListSource,
     /// Further lists the same entry (same id) appears on, e.g. an OFAC party on both the SSI

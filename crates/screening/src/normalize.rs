@@ -3,9 +3,11 @@
 //!
 //! 1. Unicode NFKC (compatibility forms: full-width letters, ligatures), invisible characters
 //!    (zero-width space and joiners, direction marks, byte-order mark) dropped, then transliteration
-//!    to Latin ASCII: Cyrillic the way OFAC romanises it (BGN/PCGN; Ukrainian words with their
-//!    own letters), Arabic and Persian script as consonant skeletons ([`Token::skeletal`]),
-//!    everything else (accents, Greek, CJK) by `deunicode`.
+//!    to Latin ASCII by the romanisation channels of [`crate::script`] (Cyrillic, Arabic, Chinese,
+//!    Korean, Japanese kana, Greek, Hebrew, Thai, Armenian, Georgian; Arabic and Hebrew as
+//!    consonant skeletons, [`Token::skeletal`]); each word keeps its channel and the channel's
+//!    variant spellings ([`Token::romanisation`], [`Token::variants`]); everything else (accents,
+//!    other scripts) by `deunicode`.
 //! 2. Case folding.
 //! 3. Apostrophes removed without a break (`MA'TUQ` = `MATUQ`); dotted initialisms joined
 //!    (`L.L.C.` = `LLC`, `S.A.` = `SA`); every other non-alphanumeric character is a break.
@@ -30,6 +32,8 @@ use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
 use unicode_normalization::UnicodeNormalization;
+
+pub use crate::script::Romanisation;
 
 /// What a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,9 +60,14 @@ impl TokenKind {
 pub struct Token {
     pub text: String,
     pub kind: TokenKind,
-    /// Written in a script that leaves short vowels out (Arabic, Persian): the text is a
-    /// consonant skeleton (`محمد` -> `mhmd`), to be compared by [`consonant_skeleton`].
+    /// Written in a script that leaves short vowels out (Arabic, Persian, Hebrew): the text is
+    /// a consonant skeleton (`محمد` -> `mhmd`), to be compared by [`consonant_skeleton`].
     pub skeletal: bool,
+    /// The channel that romanised the word, if it was written in another script.
+    pub romanisation: Option<Romanisation>,
+    /// Other spellings the channel gives for the same letters (McCune–Reischauer beside Revised
+    /// Romanization, Wade–Giles beside Pinyin, ...), looked up exactly like the text.
+    pub variants: Vec<String>,
 }
 
 /// Legal forms: canonical token and the phrases (already normalised to lower-case ASCII words)
@@ -303,7 +312,14 @@ const GIVEN_NAME_VARIANTS: &[(&str, &[&str])] = &[
     ("mustafa", &["mostafa", "moustafa"]),
     (
         "aleksandr",
-        &["alexander", "aleksander", "alexandr", "oleksandr"],
+        &[
+            "alexander",
+            "aleksander",
+            "alexandr",
+            "oleksandr",
+            // Greek (ELOT 743 gives alexandros).
+            "alexandros",
+        ],
     ),
     (
         "aleksei",
@@ -311,7 +327,18 @@ const GIVEN_NAME_VARIANTS: &[(&str, &[&str])] = &[
     ),
     ("sergei", &["sergey", "serhii", "serhiy", "sergiy"]),
     ("yuri", &["yury", "yuriy", "iurii", "yurii", "jurij"]),
-    ("dmitri", &["dmitry", "dmitriy", "dmytro"]),
+    (
+        "dmitri",
+        &[
+            "dmitry",
+            "dmitriy",
+            "dmytro",
+            "dimitri",
+            "dimitrios",
+            "dimitris",
+            "demetrios",
+        ],
+    ),
     ("andrei", &["andrey", "andriy", "andrii"]),
     (
         "evgeni",
@@ -319,18 +346,58 @@ const GIVEN_NAME_VARIANTS: &[(&str, &[&str])] = &[
             "evgeny", "evgeniy", "yevgeny", "yevgeniy", "yevhen", "eugene",
         ],
     ),
-    ("mikhail", &["mikhaïl", "mykhailo", "michail"]),
-    ("nikolai", &["nikolay", "mykola"]),
+    (
+        "nikolai",
+        &[
+            "nikolay", "mykola", "nikolaos", "nicholas", "nikolas", "nicolas",
+        ],
+    ),
     ("vladimir", &["volodymyr", "wladimir"]),
     ("grigori", &["grigory", "grigoriy", "hryhoriy"]),
-    ("georgi", &["georgy", "georgiy", "heorhiy"]),
+    (
+        "georgi",
+        &[
+            "georgy", "georgiy", "heorhiy", "georgios", "george", "yiorgos", "giorgos",
+        ],
+    ),
+    // Greek given names: the ELOT 743 form, the popular short form and the English form.
+    (
+        "konstantin",
+        &[
+            "konstantinos",
+            "constantine",
+            "konstantine",
+            "costas",
+            "kostas",
+        ],
+    ),
+    ("ioannis", &["yannis", "giannis", "ioanis"]),
+    (
+        "vasileios",
+        &[
+            "vasilios",
+            "vassilios",
+            "vasilis",
+            "vasily",
+            "vasiliy",
+            "vasilii",
+        ],
+    ),
+    ("panagiotis", &["panayiotis", "panayotis", "panagiotes"]),
+    ("christos", &["hristos", "khristos"]),
+    ("spyridon", &["spyros", "spiros", "spiridon"]),
+    ("michail", &["michael", "mikhail", "mykhailo", "mihail"]),
     ("arkadi", &["arkady", "arkadiy"]),
     ("vitali", &["vitaly", "vitaliy", "vitalii"]),
 ];
 
 /// Normalises a name into tokens.
 pub fn tokens(raw: &str) -> Vec<Token> {
-    let (words, skeletal) = words_flagged(raw);
+    let mut raw_words = words_romanised(raw);
+    let words: Vec<String> = raw_words
+        .iter_mut()
+        .map(|w| std::mem::take(&mut w.text))
+        .collect();
     let mut out: Vec<Token> = Vec::with_capacity(words.len());
     // Repeated prefixes go together, so that normalising twice drops no more than once.
     let mut i = 0;
@@ -347,6 +414,8 @@ pub fn tokens(raw: &str) -> Vec<Token> {
                     text: canon.to_string(),
                     kind: TokenKind::LegalForm,
                     skeletal: false,
+                    romanisation: None,
+                    variants: Vec::new(),
                 });
                 i += len;
                 continue;
@@ -356,6 +425,8 @@ pub fn tokens(raw: &str) -> Vec<Token> {
                     text: canon1.to_string(),
                     kind: TokenKind::LegalForm,
                     skeletal: false,
+                    romanisation: None,
+                    variants: Vec::new(),
                 });
                 i += 1;
                 continue;
@@ -372,7 +443,16 @@ pub fn tokens(raw: &str) -> Vec<Token> {
         out.push(Token {
             text: w.clone(),
             kind,
-            skeletal: kind == TokenKind::Word && skeletal[i],
+            skeletal: kind == TokenKind::Word
+                && raw_words[i]
+                    .romanisation
+                    .is_some_and(Romanisation::skeletal),
+            romanisation: raw_words[i].romanisation,
+            variants: if kind == TokenKind::Word {
+                std::mem::take(&mut raw_words[i].variants)
+            } else {
+                Vec::new()
+            },
         });
         i += 1;
     }
@@ -413,30 +493,49 @@ pub fn sorted_key(raw: &str) -> String {
 
 /// Steps 1–3: NFKC, transliteration, case folding, punctuation; returns the raw words.
 pub fn words(raw: &str) -> Vec<String> {
-    words_flagged(raw).0
+    words_romanised(raw).into_iter().map(|w| w.text).collect()
 }
 
-/// [`words`], with a flag per word: true when the word came from Arabic script (see
-/// [`Token::skeletal`]).
-fn words_flagged(raw: &str) -> (Vec<String>, Vec<bool>) {
+/// One word of [`words_romanised`]: its text, the channel that romanised it and the other
+/// spellings that channel gives for it.
+struct RawWord {
+    text: String,
+    romanisation: Option<Romanisation>,
+    variants: Vec<String>,
+}
+
+/// [`words`], with the romanisation channel of each word (see [`crate::script`]).
+fn words_romanised(raw: &str) -> Vec<RawWord> {
     // NFKC first so that compatibility characters (and Arabic presentation forms) transliterate
     // as their plain letters. ASCII input is already in both forms.
-    // Letters romanised from Arabic script come back upper-case, everything else lower-case:
-    // the case marks which words are consonant skeletons until the words are cut.
-    let lower = if raw.is_ascii() {
-        raw.to_ascii_lowercase()
+    // Each byte of the romanised text carries a tag (channel and variant slot) until the words
+    // are cut; a word takes the tag of its first letter.
+    let romanised = if raw.is_ascii() {
+        crate::script::Romanised {
+            text: raw.to_ascii_lowercase(),
+            tags: Vec::new(),
+            variants: Vec::new(),
+        }
     } else {
         // An invisible character is neither a letter nor a break: it cannot split a word.
         let nfkc: String = raw.nfkc().filter(|c| !is_invisible(*c)).collect();
-        romanize(&nfkc)
+        crate::script::romanise(&nfkc)
     };
+    let lower = &romanised.text;
+    let tag_at = |i: usize| romanised.tags.get(i).copied().unwrap_or(0);
     let b = lower.as_bytes();
     let mut cleaned = String::with_capacity(lower.len());
+    // Tags only for romanised text: ASCII input has none to carry.
+    let track = !romanised.tags.is_empty();
+    let mut tags: Vec<u32> = Vec::with_capacity(if track { lower.len() } else { 0 });
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
         if c.is_ascii_alphanumeric() {
-            cleaned.push(c as char);
+            cleaned.push(c.to_ascii_lowercase() as char);
+            if track {
+                tags.push(tag_at(i));
+            }
         } else if c == b'\'' || c == b'`' {
             // Apostrophes join: MA'TUQ -> matuq, O'BRIEN -> obrien.
         } else if c == b'.' {
@@ -452,74 +551,66 @@ fn words_flagged(raw: &str) -> (Vec<String>, Vec<bool>) {
                 // joined
             } else {
                 cleaned.push(' ');
+                if track {
+                    tags.push(0);
+                }
             }
         } else if c == b'&' {
             cleaned.push_str(" and ");
+            if track {
+                tags.extend([0; 5]);
+            }
         } else {
             cleaned.push(' ');
+            if track {
+                tags.push(0);
+            }
         }
         i += 1;
     }
-    let mut out: Vec<String> = Vec::new();
-    let mut flags: Vec<bool> = Vec::new();
-    for w in cleaned.split_ascii_whitespace() {
-        let skeletal = w.bytes().any(|b| b.is_ascii_uppercase());
+    let mut out: Vec<RawWord> = Vec::new();
+    let cb = cleaned.as_bytes();
+    let mut i = 0;
+    while i < cb.len() {
+        if cb[i] == b' ' {
+            i += 1;
+            continue;
+        }
+        let j = (i..cb.len()).find(|&k| cb[k] == b' ').unwrap_or(cb.len());
         // Split letter/digit boundaries so that digits are tokens of their own ("no8" -> "no 8").
-        let mut cur = String::new();
-        let mut cur_digit = None;
-        for ch in w.chars() {
-            let d = ch.is_ascii_digit();
-            if cur_digit.is_some_and(|cd| cd != d) {
-                flags.push(skeletal && cur_digit == Some(false));
-                out.push(std::mem::take(&mut cur));
-            }
-            cur.push(ch.to_ascii_lowercase());
-            cur_digit = Some(d);
-        }
-        if !cur.is_empty() {
-            flags.push(skeletal && cur_digit == Some(false));
-            out.push(cur);
-        }
-    }
-    (out, flags)
-}
-
-/// Romanises non-ASCII text: Cyrillic and Arabic script by the tables below, everything else
-/// by `deunicode`. Arabic-script words come back upper-case (see [`words_flagged`]), the rest
-/// lower-case.
-fn romanize(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for (k, word) in s.split(char::is_whitespace).enumerate() {
-        if k > 0 {
-            out.push(' ');
-        }
-        // Letters only Ukrainian uses mark a Ukrainian word, whose г and и read h and y
-        // (Ukrainian national romanisation, Cabinet of Ministers resolution 55 of 2010).
-        let ukrainian = word.chars().any(|c| "іїєґІЇЄҐ".contains(c));
-        let mut chars = word;
-        // The Arabic article is written joined to its word; the lists write it apart.
-        if let Some(rest) = word.strip_prefix("ال") {
-            if rest.chars().count() >= 2 {
-                out.push_str("AL ");
-                chars = rest;
-            }
-        }
-        let mut at_start = true;
-        for c in chars.chars() {
-            if let Some(r) = cyrillic(c, ukrainian) {
-                out.push_str(r);
-            } else if let Some(r) = arabic(c, at_start) {
-                out.push_str(r);
-            } else if c.is_ascii() {
-                out.push(c.to_ascii_lowercase());
+        let mut k = i;
+        while k < j {
+            let digit = cb[k].is_ascii_digit();
+            let e = (k..j)
+                .find(|&m| cb[m].is_ascii_digit() != digit)
+                .unwrap_or(j);
+            let tag = if track { tags[k] } else { 0 };
+            let romanisation = if digit {
+                None
             } else {
-                match deunicode::deunicode_char(c) {
-                    Some(r) => out.extend(r.chars().map(|c| c.to_ascii_lowercase())),
-                    None => out.push(' '),
-                }
-            }
-            at_start = false;
+                crate::script::Romanisation::from_code(tag & 0xff)
+            };
+            // A word whose letters all came from one romanised word or syllable keeps its
+            // variant spellings; a word glued from several (or cut by a digit) does not.
+            let whole = e == j && k == i && (!track || tags[k..e].iter().all(|&t| t == tag));
+            let slot = (tag >> 8) as usize;
+            let variants = if whole && slot > 0 && romanisation.is_some() {
+                romanised.variants[slot - 1]
+                    .iter()
+                    .filter(|v| !v.is_empty() && v.bytes().all(|c| c.is_ascii_alphanumeric()))
+                    .cloned()
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            out.push(RawWord {
+                text: cleaned[k..e].to_string(),
+                romanisation,
+                variants,
+            });
+            k = e;
         }
+        i = j;
     }
     out
 }
@@ -550,94 +641,6 @@ fn is_invisible(c: char) -> bool {
             | '\u{1d173}'..='\u{1d17a}'
             | '\u{e0000}'..='\u{e0fff}'
     )
-}
-
-/// Russian, Ukrainian and Belarusian Cyrillic as OFAC romanises it (BGN/PCGN 1947 for
-/// Russian: `х` kh, `ц` ts, `щ` shch, `й` and `ы` y, `ю` yu, `я` ya; soft and hard signs
-/// dropped), with Ukrainian `г` h and `и` y in Ukrainian words.
-fn cyrillic(c: char, ukrainian: bool) -> Option<&'static str> {
-    let lower = if c.is_uppercase() {
-        c.to_lowercase().next().unwrap_or(c)
-    } else {
-        c
-    };
-    Some(match lower {
-        'а' => "a",
-        'б' => "b",
-        'в' => "v",
-        'г' if ukrainian => "h",
-        'г' | 'ґ' => "g",
-        'д' => "d",
-        'е' | 'ё' | 'э' => "e",
-        'є' => "ye",
-        'ж' => "zh",
-        'з' => "z",
-        'и' if ukrainian => "y",
-        'и' | 'і' => "i",
-        'ї' => "yi",
-        'й' | 'ы' => "y",
-        'к' => "k",
-        'л' => "l",
-        'м' => "m",
-        'н' => "n",
-        'о' => "o",
-        'п' => "p",
-        'р' => "r",
-        'с' => "s",
-        'т' => "t",
-        'у' => "u",
-        'ў' => "w",
-        'ф' => "f",
-        'х' => "kh",
-        'ц' => "ts",
-        'ч' => "ch",
-        'ш' => "sh",
-        'щ' => "shch",
-        'ъ' | 'ь' => "",
-        'ю' => "yu",
-        'я' => "ya",
-        _ => return None,
-    })
-}
-
-/// Arabic and Persian letters as consonants (upper-case: see [`romanize`]). Short vowels are
-/// not written in Arabic script, and alif, waw and ya stand for long vowels as often as for
-/// consonants, so the result is compared by [`consonant_skeleton`]; a word-initial alif or
-/// ayn is kept as `A` (`احمد` AHMD, `عبد` ABD) so that the common given names still meet their
-/// variant group.
-fn arabic(c: char, at_start: bool) -> Option<&'static str> {
-    Some(match c {
-        'ا' | 'أ' | 'آ' | 'ٱ' | 'ع' if at_start => "A",
-        'إ' if at_start => "I",
-        'ا' | 'أ' | 'إ' | 'آ' | 'ٱ' | 'ع' | 'ء' | 'ؤ' | 'ئ' | 'ى' | 'ة' | 'ۀ' => "",
-        '\u{064B}'..='\u{065F}' | '\u{0670}' | '\u{0640}' => "",
-        'ب' => "B",
-        'پ' => "P",
-        'ت' | 'ط' => "T",
-        'ث' => "TH",
-        'ج' => "J",
-        'چ' => "CH",
-        'ح' | 'ه' => "H",
-        'خ' => "KH",
-        'د' | 'ض' => "D",
-        'ذ' => "DH",
-        'ر' => "R",
-        'ز' | 'ظ' => "Z",
-        'ژ' => "ZH",
-        'س' | 'ص' => "S",
-        'ش' => "SH",
-        'غ' => "GH",
-        'ف' => "F",
-        'ق' => "Q",
-        'ك' | 'ک' => "K",
-        'گ' => "G",
-        'ل' => "L",
-        'م' => "M",
-        'ن' => "N",
-        'و' => "W",
-        'ي' | 'ی' => "Y",
-        _ => return None,
-    })
 }
 
 /// The consonant skeleton of a romanised word: digraphs to one letter (kh h, sh s, th t, dh

@@ -8,6 +8,7 @@
 //! | `cons_prim.csv` (+ `cons_add.csv`, `cons_alt.csv`, `cons_comments.csv`) | OFAC consolidated non-SDN legacy CSV | `ofac-cons:<ent_num>` |
 //! | any `*.csv` whose header has `source` and `name` | trade.gov Consolidated Screening List, 29 or 28 columns | `csl:<_id>` |
 //! | any `*.txt` whose header starts `Name`, `Street_Address` | BIS Denied Persons List, tab-separated | `bis-dpl:<hash>` |
+//! | any `*.xml` whose root is `CONSOLIDATED_LIST` | UN Security Council Consolidated List (see [`un`]) | `un:<REFERENCE_NUMBER>` |
 //!
 //! OFAC legacy CSV quirks handled (OFAC `dat_spec.txt`; seen in the real files): no header,
 //! columns by position; null is an unquoted `-0- `; CRLF line ends; a trailing 0x1A byte;
@@ -28,6 +29,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+
+mod un;
 
 use crate::countries::country_code;
 use crate::model::{
@@ -78,6 +81,8 @@ pub enum ListFile<'a> {
     Csl(FileBytes<'a>),
     /// The BIS Denied Persons List, tab-separated.
     Dpl(FileBytes<'a>),
+    /// The UN Security Council Consolidated List, XML.
+    Un(FileBytes<'a>),
 }
 
 /// Reads one list file (or OFAC set) from bytes: its sources and its entities. `rel` is the
@@ -97,6 +102,7 @@ pub fn read_list(
         } => read_ofac_set(primary, rel, consolidated, [add, alt, comments]),
         ListFile::Csl(f) => read_csl(f, rel),
         ListFile::Dpl(f) => read_dpl(f, rel),
+        ListFile::Un(f) => un::read_un(f.path, f.bytes, rel),
     }
 }
 
@@ -106,6 +112,7 @@ enum FileKind {
     OfacPrimary { consolidated: bool },
     Csl,
     Dpl,
+    Un,
 }
 
 /// Reads every recognised list file anywhere under `dir` (following symbolic links) into one
@@ -207,6 +214,7 @@ fn read_kind(
         }
         FileKind::Csl => read_list(rel, ListFile::Csl(file)),
         FileKind::Dpl => read_list(rel, ListFile::Dpl(file)),
+        FileKind::Un => read_list(rel, ListFile::Un(file)),
     }
 }
 
@@ -260,6 +268,11 @@ fn recognise(path: &Path) -> Result<Option<FileKind>, ParseError> {
     }
     let is_csv = name.ends_with(".csv");
     let is_txt = name.ends_with(".txt");
+    if name.ends_with(".xml") {
+        // The root element names the format; a declaration and comments may come first.
+        let head = read_head(path)?;
+        return Ok(head.contains("<CONSOLIDATED_LIST").then_some(FileKind::Un));
+    }
     if !is_csv && !is_txt {
         return Ok(None);
     }

@@ -38,7 +38,10 @@ use crate::normalize::{self, TokenKind};
 /// given names, glued words competing with single pairs, vessel prefixes dropped.
 /// 1.2: invisible characters (zero-width space and joiners, direction marks, byte-order mark)
 /// dropped before words are cut, so that one inside a name cannot split it.
-pub const ALGORITHM_VERSION: &str = "stackport-match/1.2";
+/// 1.3: romanisation channels for Chinese, Korean, Japanese kana, Greek, Hebrew, Thai, Armenian
+/// and Georgian with their variant spellings; Cyrillic `е`/`ё` as ye/yo where BGN/PCGN writes
+/// them; syllabic queries must agree syllable for syllable; the channel is named in the hit.
+pub const ALGORITHM_VERSION: &str = "stackport-match/1.3";
 /// Default score threshold: hits below it are not reported. Chosen on the public evaluation
 /// set as the point where the false-positive rate stays under 1% (see BENCHMARKS.md).
 pub const DEFAULT_THRESHOLD: f64 = 0.85;
@@ -58,6 +61,10 @@ const INITIAL_SIM: f32 = 0.6;
 const INITIAL_COST: f32 = 0.25;
 /// Factor applied when each side has a distinctive word the other lacks.
 pub const CONFLICT_FACTOR: f32 = 0.88;
+/// Highest score of a name romanised syllable by syllable (Chinese, Korean) that agrees with
+/// the listed name on some syllables only, whatever the other evidence: below the default
+/// threshold, so that such a hit is never reported at it.
+pub const PARTIAL_ROMANISED_CAP: f64 = 0.8;
 /// Score factor of a weak (low-quality) a.k.a.: OFAC tells screeners weak aliases alone are
 /// weak evidence (OFAC FAQ 249).
 const WEAK_ALIAS_FACTOR: f32 = 0.92;
@@ -191,6 +198,9 @@ struct NameMatch {
     q_used: SmallVec<[bool; 16]>,
     c_used: SmallVec<[bool; 16]>,
     conflict: bool,
+    /// A syllabic query (Chinese, Korean) that does not agree with the name syllable for
+    /// syllable: capped at [`PARTIAL_ROMANISED_CAP`].
+    partial_romanised: bool,
 }
 
 impl Screener {
@@ -311,10 +321,12 @@ impl Screener {
         if toks.is_empty() {
             return Err(QueryError::EmptyName);
         }
-        let tokens: Vec<QueryToken> = toks
-            .iter()
-            .map(|t| self.index.query_token(&t.text, t.kind, t.skeletal))
-            .collect();
+        let mut tokens: Vec<QueryToken> = toks.iter().map(|t| self.index.query_token(t)).collect();
+        for i in 1..tokens.len() {
+            if tokens[i - 1].syllabic && tokens[i].syllabic {
+                tokens[i - 1].glue_next = self.index.glued_syllables(&toks[i - 1], &toks[i]);
+            }
+        }
         Ok(Prepared { tokens })
     }
 
@@ -358,6 +370,13 @@ impl Screener {
             }
             // Two adjacent query words that are one index token glued ("al zahar" / "alzahar").
             for pair in q.windows(2) {
+                if pair[0].syllabic && pair[1].syllabic {
+                    // Romanised syllables: every spelling of the two together.
+                    for &id in &pair[0].glue_next {
+                        vote(id, self.index.weights[id as usize], touched);
+                    }
+                    continue;
+                }
                 let glued = [&pair[0].text[..], &pair[1].text[..]].concat();
                 if let Some(&id) = self.index.word_ids.get(glued.as_slice()) {
                     vote(id, self.index.weights[id as usize], touched);
@@ -453,6 +472,9 @@ impl Screener {
             for (j, &ct) in c.iter().enumerate().take(255) {
                 let s = if let Some(&(_, s)) = qt.matches.iter().find(|(id, _)| *id == ct) {
                     s
+                } else if qt.syllabic {
+                    // A romanised syllable is its spellings or nothing: `fang` is not `feng`.
+                    0.0
                 } else if qt.kind == TokenKind::Word && idx.kinds[ct as usize] == TokenKind::Word {
                     let w = &idx.words[ct as usize];
                     if qt.text.len() == 1 || w.len() == 1 {
@@ -506,7 +528,7 @@ impl Screener {
             })
             .collect();
         for (i, qt) in q.iter().enumerate().take(255) {
-            if qt.text.len() < 4 {
+            if qt.text.len() < 4 || qt.syllabic {
                 continue;
             }
             for j in 0..c.len().saturating_sub(1).min(254) {
@@ -532,7 +554,11 @@ impl Screener {
                 continue;
             }
             for i in 0..q.len().saturating_sub(1).min(254) {
-                let s = glue_sim(cw, &q[i].text, &q[i + 1].text);
+                let s = match (q[i].syllabic, q[i + 1].syllabic) {
+                    (true, true) if q[i].glue_next.contains(&c[j]) => 1.0,
+                    (false, false) => glue_sim(cw, &q[i].text, &q[i + 1].text),
+                    _ => 0.0,
+                };
                 if s > 0.0 {
                     pairs.push(Pair {
                         q: i as u8,
@@ -629,6 +655,16 @@ impl Screener {
         if conflict {
             score *= CONFLICT_FACTOR;
         }
+        // A name romanised syllable by syllable must agree with the listed name syllable for
+        // syllable: every query syllable paired, and no listed word left over. Syllables come
+        // from a closed inventory (about 400 in Mandarin), so a common surname and one shared
+        // syllable are what unrelated people have in common.
+        // A listed word the query lacks is tolerated only beside a full name of three syllables
+        // or more (surname and a two-syllable given name: `李家超` and `LEE, John Ka-chiu`).
+        let syllables = q.iter().filter(|t| t.syllabic).count();
+        let partial_romanised = syllables > 0
+            && (q.iter().zip(&q_used).any(|(t, used)| t.syllabic && !used)
+                || (strong_c && syllables < 3));
         NameMatch {
             name,
             score,
@@ -636,6 +672,7 @@ impl Screener {
             q_used,
             c_used,
             conflict,
+            partial_romanised,
         }
     }
 
@@ -736,6 +773,40 @@ impl Screener {
         }
         let word = |t: u32| String::from_utf8_lossy(&idx.words[t as usize]).into_owned();
         let qword = |i: usize| String::from_utf8_lossy(&q[i].text).into_owned();
+        // Which romanisation turned the query into these words.
+        let mut channels: Vec<crate::script::Romanisation> = Vec::new();
+        for t in q {
+            if let Some(r) = t.romanisation {
+                if !channels.contains(&r) {
+                    channels.push(r);
+                }
+            }
+        }
+        for r in channels {
+            let words: Vec<String> = (0..q.len())
+                .filter(|&i| q[i].romanisation == Some(r))
+                .map(qword)
+                .collect();
+            features.push(FeatureShare {
+                feature: "romanisation".into(),
+                detail: format!(
+                    "{} romanised by {}: {}",
+                    r.script(),
+                    r.id(),
+                    words.join(" ")
+                ),
+                effect: 0.0,
+            });
+        }
+        if m.partial_romanised && score > PARTIAL_ROMANISED_CAP {
+            let before = score;
+            score = PARTIAL_ROMANISED_CAP;
+            features.push(FeatureShare {
+                feature: "partial_romanised".into(),
+                detail: "the romanised syllables agree with the listed name only in part".into(),
+                effect: round4(score - before),
+            });
+        }
         let mut alignment: Vec<TokenPair> = Vec::with_capacity(m.pairs.len() + 4);
         for p in &m.pairs {
             let query = if p.glued_query {

@@ -710,7 +710,9 @@ fn scripts_transliterations_glued_words_and_vessel_prefixes() {
 /// The stress set on the bundled non-SDN list (442 entities): every harder family together
 /// keeps the recall@1 and false-positive rate measured when the matcher was last changed
 /// (stackport-match/1.1: recall@1 0.8115 over 313 positives, FP 0 over 160 negatives; 1.0
-/// scored below this floor, chiefly on Arabic script, initials and glued words).
+/// scored below this floor, chiefly on Arabic script, initials and glued words). The script
+/// families of 1.3 are held apart: measured at 1.3, mixed_script 0.7308 (26), greek_script
+/// 0.4500 (40), neg_hanzi FP 0 (40); pinyin_split finds no Chinese person in this list.
 #[test]
 fn stress_set_on_the_bundled_consolidated_list() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/lists/ofac/cons_2025-12-19");
@@ -718,23 +720,44 @@ fn stress_set_on_the_bundled_consolidated_list() {
     let s = Screener::new(&snap);
     let queries = stress::generate(&snap, 7, 40);
     let figures = stress::evaluate(&s, &queries, DEFAULT_THRESHOLD);
-    let (mut pos, mut ok, mut neg, mut fp) = (0usize, 0.0, 0usize, 0.0);
+    // (positives, correct, negatives, false positives) for the older and the 1.3 families.
+    let mut old = (0usize, 0.0, 0usize, 0.0);
+    let mut new = (0usize, 0.0, 0usize, 0.0);
     for (family, n, v) in &figures {
-        if family.starts_with("neg_") {
-            neg += n;
-            fp += v * *n as f64;
+        let acc = if stress::FAMILIES_1_3.contains(family) {
+            &mut new
         } else {
-            pos += n;
-            ok += v * *n as f64;
+            &mut old
+        };
+        if family.starts_with("neg_") {
+            acc.2 += n;
+            acc.3 += v * *n as f64;
+        } else {
+            acc.0 += n;
+            acc.1 += v * *n as f64;
         }
     }
-    let (recall, fpr) = (ok / pos as f64, fp / neg as f64);
+    let (pos, neg) = (old.0, old.2);
+    let (recall, fpr) = (old.1 / pos as f64, old.3 / neg as f64);
+    let (new_recall, new_fpr) = (new.1 / new.0 as f64, new.3 / new.2 as f64);
     eprintln!(
-        "stress: {pos} positives recall@1 {recall:.4}, {neg} negatives FP {fpr:.4}: {figures:?}"
+        "stress: {pos} positives recall@1 {recall:.4}, {neg} negatives FP {fpr:.4}; \
+         1.3 families: {} positives recall@1 {new_recall:.4}, {} negatives FP {new_fpr:.4}: \
+         {figures:?}",
+        new.0, new.2
     );
     assert!(pos >= 150 && neg >= 100, "{pos} positives, {neg} negatives");
     assert!(recall >= 0.80, "stress recall@1 {recall:.4}: {figures:?}");
     assert!(fpr <= 0.02, "stress FP rate {fpr:.4}: {figures:?}");
+    assert!(new.0 >= 50 && new.2 >= 40, "{new:?}");
+    assert!(
+        new_recall >= 0.50,
+        "1.3 families recall@1 {new_recall:.4}: {figures:?}"
+    );
+    assert!(
+        new_fpr <= 0.02,
+        "1.3 families FP rate {new_fpr:.4}: {figures:?}"
+    );
 }
 
 /// Words as the lists and users write them in other scripts: Turkish dotted and dotless
@@ -855,4 +878,241 @@ proptest! {
             prop_assert_eq!(hit.hits.first().map(|h| (h.entity.as_str(), h.score)), Some((e.id.as_str(), 1.0)), "query {:?}", query);
         }
     }
+}
+
+/// The UN Security Council Consolidated List of 2026-02-27: every individual and entity, with
+/// each quirk of the real file (see `parse/un.rs`).
+#[test]
+fn un_consolidated_list_parses_completely_with_every_quirk() {
+    use stackport_screening::model::Identifier;
+    let d = lists_dir(&["un/un_consolidated_2026-02-27.xml"]);
+    let snap = parse::load_dir(d.path()).expect("the UN list loads");
+    let count = |t: PartyType| {
+        snap.entities
+            .iter()
+            .filter(|e| e.party_type == Some(t))
+            .count()
+    };
+    assert_eq!(count(PartyType::Individual), 730);
+    assert_eq!(count(PartyType::Entity), 273);
+    assert_eq!(snap.sources.len(), 1);
+    assert_eq!(snap.sources[0].format, "un-consolidated");
+    assert_eq!(snap.sources[0].data_date.as_deref(), Some("2026-02-27"));
+    assert_eq!(snap.sources[0].records, 1003);
+    assert!(snap
+        .entities
+        .iter()
+        .all(|e| e.id.starts_with("un:") && e.list == ListSource::Un));
+    let get = |id: &str| {
+        snap.entities
+            .iter()
+            .find(|e| e.id == id)
+            .unwrap_or_else(|| panic!("{id} is listed"))
+    };
+    // A reference number with a trailing space, and a name with a leading one.
+    assert_eq!(get("un:KPe.023").name, "DAEDONG CREDIT BANK (DCB)");
+    assert_eq!(get("un:KPe.055").name, "CHANG AN SHIPPING & TECHNOLOGY");
+    // Given names first, family names after; the original-script name is an alias; the
+    // nationality and a passport are kept; four dates of birth (three dates and a year).
+    let umarov = get("un:QDi.290");
+    assert_eq!(umarov.name, "DOKU KHAMATOVICH UMAROV");
+    assert!(umarov
+        .aliases
+        .iter()
+        .any(|a| a.name == "Умаров Доку Хаматович" && a.strength == AliasStrength::Aka));
+    assert!(umarov.aliases.iter().any(|a| a.name == "Dokka Umarov"));
+    assert_eq!(
+        umarov
+            .aliases
+            .iter()
+            .filter(|a| a.name == "Dokka Umarov")
+            .count(),
+        1,
+        "the alias listed twice is kept once"
+    );
+    assert!(umarov.countries.contains(&"RU".to_string()));
+    assert_eq!(
+        umarov.dates_of_birth,
+        ["1964-04-13", "1965-04-13", "1964-05-12", "1955"]
+    );
+    assert!(umarov.identifiers.contains(&Identifier {
+        kind: "Passport".into(),
+        number: "96 03 464086".into(),
+        country: Some("RU".into()),
+    }));
+    // A weak ("Low") alias, and the empty alias and document elements of CDi.001 give nothing.
+    let saddam = get("un:IQi.001");
+    assert!(saddam
+        .aliases
+        .iter()
+        .any(|a| a.name == "Abu Ali" && a.strength == AliasStrength::WeakAka));
+    assert!(saddam
+        .aliases
+        .iter()
+        .any(|a| a.name == "صدام حسين التكريتي"));
+    let badege = get("un:CDi.001");
+    assert!(badege.aliases.is_empty());
+    assert!(badege.identifiers.is_empty());
+    assert!(badege.countries.contains(&"RW".to_string()));
+    assert!(badege.countries.contains(&"CD".to_string()));
+    // A former name.
+    assert!(get("un:KPe.003")
+        .aliases
+        .iter()
+        .any(|a| a.strength == AliasStrength::Fka));
+    // Several spellings in one ALIAS_NAME, split.
+    let aghajani = get("un:IRi.003");
+    assert!(aghajani.aliases.iter().any(|a| a.name == "Azim Adhajani"));
+    assert!(aghajani.aliases.iter().any(|a| a.name == "Azim Agha-Jani"));
+    // A range of birth years, and three nationalities.
+    assert!(get("un:CDi.030")
+        .dates_of_birth
+        .contains(&"1973 to 1974".to_string()));
+    assert!(get("un:CFi.013").countries.len() >= 3);
+    // Comments over several lines are kept whole.
+    assert!(get("un:CDi.002")
+        .remarks
+        .as_deref()
+        .is_some_and(|r| r.contains("STAREC") && r.contains("Kinshasa")));
+    // The program is the UN regime.
+    assert_eq!(umarov.programs, ["Al-Qaida"]);
+
+    // Screening finds UN parties in Latin and in their original script.
+    let s = Screener::new(&snap);
+    let hit = |name: &str| {
+        s.screen(
+            &Query {
+                name: name.into(),
+                ..Default::default()
+            },
+            3,
+            DEFAULT_THRESHOLD,
+        )
+        .expect("valid")
+        .hits
+        .first()
+        .map(|h| h.entity.clone())
+    };
+    assert_eq!(hit("Doku Umarov").as_deref(), Some("un:QDi.290"));
+    assert_eq!(hit("Умаров Доку").as_deref(), Some("un:QDi.290"));
+}
+
+#[test]
+fn a_malformed_un_file_loads_nothing_and_names_the_element_and_line() {
+    let good_csl =
+        "_id,source,name\n\"1\",\"Entity List (EL) - Bureau of Industry and Security\",\"ACME\"\n";
+    let cases: [(&str, usize, &str); 4] = [
+        (
+            // An end tag that does not match.
+            "<?xml version=\"1.0\"?>\n<CONSOLIDATED_LIST>\n<INDIVIDUALS>\n<INDIVIDUAL>\n<FIRST_NAME>A</SECOND_NAME>\n</INDIVIDUAL>\n</INDIVIDUALS>\n<ENTITIES/>\n</CONSOLIDATED_LIST>\n",
+            5,
+            "FIRST_NAME",
+        ),
+        (
+            // No reference number.
+            "<?xml version=\"1.0\"?>\n<CONSOLIDATED_LIST>\n<INDIVIDUALS>\n<INDIVIDUAL>\n<FIRST_NAME>A</FIRST_NAME>\n</INDIVIDUAL>\n</INDIVIDUALS>\n<ENTITIES/>\n</CONSOLIDATED_LIST>\n",
+            4,
+            "INDIVIDUAL has no REFERENCE_NUMBER",
+        ),
+        (
+            // Cut short.
+            "<?xml version=\"1.0\"?>\n<CONSOLIDATED_LIST>\n<INDIVIDUALS>\n<INDIVIDUAL>\n<REFERENCE_NUMBER>QDi.1</REFERENCE_NUMBER>\n",
+            4,
+            "INDIVIDUAL",
+        ),
+        (
+            // Something else where individuals belong.
+            "<?xml version=\"1.0\"?>\n<CONSOLIDATED_LIST>\n<INDIVIDUALS>\n<PERSON/>\n</INDIVIDUALS>\n<ENTITIES/>\n</CONSOLIDATED_LIST>\n",
+            4,
+            "PERSON",
+        ),
+    ];
+    for (xml, line, what) in cases {
+        let d = tempfile::tempdir().expect("tmp");
+        std::fs::write(d.path().join("a_csl.csv"), good_csl).expect("write");
+        std::fs::write(d.path().join("un.xml"), xml).expect("write");
+        let e = parse::load_dir(d.path()).expect_err("malformed UN file");
+        assert!(e.path.ends_with("un.xml"), "{e}");
+        assert_eq!(e.line, line, "{e}");
+        assert!(e.reason.contains(what), "{e}");
+    }
+}
+
+/// The cross-script evaluation set (`tests/data/cross_script.csv`): real listed names written in
+/// the script their holders write them in (the UN list's own original-script names, published
+/// native forms, or the national standard applied in reverse; the `source` column says which).
+/// On the evaluation lists and the UN list, at the default threshold: the accepted entity is
+/// the first hit and no other entity reaches the threshold, the hit names the romanisation
+/// used; a `probe` row (no accepted entity) has no hit at all. A row marked `limitation` is a
+/// known miss (see BENCHMARKS.md): it must still put no wrong entity above the threshold.
+#[test]
+fn cross_script_queries_find_the_latin_entity_and_nothing_else() {
+    let d = lists_dir(&[
+        "ofac/sdn_2021-07-07",
+        "ofac/cons_2025-12-19",
+        "csl/consolidated_2023-11_partial.csv",
+        "un/un_consolidated_2026-02-27.xml",
+    ]);
+    let snap = parse::load_dir(d.path()).expect("lists load");
+    let s = Screener::new(&snap);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cross_script.csv");
+    let mut rd = csv::Reader::from_path(&path).expect("cross-script set");
+    let mut failures = Vec::new();
+    let mut per_script: Vec<(String, usize, usize)> = Vec::new();
+    for row in rd.records() {
+        let row = row.expect("row");
+        let (script, query, accepted, expect) = (&row[0], &row[1], &row[2], &row[3]);
+        let accepted: Vec<&str> = accepted.split('|').filter(|a| !a.is_empty()).collect();
+        let res = s
+            .screen(
+                &Query {
+                    name: query.into(),
+                    ..Default::default()
+                },
+                10,
+                DEFAULT_THRESHOLD,
+            )
+            .expect("valid query");
+        let wrong: Vec<String> = res
+            .hits
+            .iter()
+            .filter(|h| !accepted.contains(&h.entity.as_str()))
+            .map(|h| format!("{} {:?} {}", h.entity, h.name, h.score))
+            .collect();
+        let first_ok = if accepted.is_empty() {
+            res.hits.is_empty()
+        } else {
+            res.hits
+                .first()
+                .is_some_and(|h| accepted.contains(&h.entity.as_str()))
+        };
+        let named = accepted.is_empty()
+            || res.hits.first().is_some_and(|h| {
+                h.explanation
+                    .features
+                    .iter()
+                    .any(|f| f.feature == "romanisation")
+            });
+        let ok = first_ok && wrong.is_empty() && named;
+        if expect == "limitation" {
+            assert!(wrong.is_empty(), "{script} {query}: wrong hits {wrong:?}");
+        }
+        match per_script.iter_mut().find(|p| p.0 == script) {
+            Some(p) => {
+                p.1 += 1;
+                p.2 += usize::from(ok);
+            }
+            None => per_script.push((script.to_string(), 1, usize::from(ok))),
+        }
+        if !ok && expect != "limitation" {
+            failures.push(format!(
+                "{script} {query}: first {:?}, wrong above threshold {wrong:?}",
+                res.hits.first().map(|h| (&h.entity, &h.name, h.score))
+            ));
+        }
+    }
+    for (script, n, k) in &per_script {
+        eprintln!("cross-script {script}: {k}/{n}");
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
 }

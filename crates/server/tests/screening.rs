@@ -81,8 +81,8 @@ async fn screening_api_on_the_bundled_snapshot() {
             assert_eq!(lists["in_use"], snaps[0]["id"]);
             assert_eq!(
                 snaps[0]["sources"].as_array().unwrap().len(),
-                10,
-                "ten list files in data/lists"
+                11,
+                "eleven list files in data/lists"
             );
             assert!(snaps[0]["entity_count"].as_i64().unwrap() > 10_000);
             assert!(snaps[0]["sources"]
@@ -111,7 +111,7 @@ async fn screening_api_on_the_bundled_snapshot() {
                 .all(|h| h["score"].as_f64().unwrap() >= stackport_screening::DEFAULT_THRESHOLD));
             assert_eq!(r["algorithm"], stackport_screening::ALGORITHM_VERSION);
             assert_eq!(r["threshold"], stackport_screening::DEFAULT_THRESHOLD);
-            assert_eq!(r["snapshot_hashes"].as_array().unwrap().len(), 10);
+            assert_eq!(r["snapshot_hashes"].as_array().unwrap().len(), 11);
             let party = r["party"].as_str().unwrap().to_string();
 
             // The result is in the ledger: the receipt's entry names this screening and its hits.

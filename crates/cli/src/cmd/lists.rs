@@ -267,6 +267,7 @@ struct ListFile {
 /// The official sources. OFAC: the Sanctions List Service exports of the legacy CSV files
 /// (SDN and consolidated non-SDN; layout in OFAC's `dat_spec.txt`). trade.gov: the
 /// Consolidated Screening List bulk CSV (no key needed). BIS: the Denied Persons List file.
+/// UN: the Security Council's consolidated list, XML (the English edition).
 const LIST_FILES: &[ListFile] = &[
     ListFile { url: "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/SDN.CSV", local: "ofac/sdn_{date}/sdn.csv" },
     ListFile { url: "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/ADD.CSV", local: "ofac/sdn_{date}/add.csv" },
@@ -278,6 +279,7 @@ const LIST_FILES: &[ListFile] = &[
     ListFile { url: "https://sanctionslistservice.ofac.treas.gov/api/PublicationPreview/exports/CONS_COMMENTS.CSV", local: "ofac/cons_{date}/cons_comments.csv" },
     ListFile { url: "https://data.trade.gov/downloadable_consolidated_screening_list/v1/consolidated.csv", local: "csl/consolidated_{date}.csv" },
     ListFile { url: "https://www.bis.doc.gov/dpl/dpl.txt", local: "bis/dpl_{date}.txt" },
+    ListFile { url: "https://scsanctions.un.org/resources/xml/en/consolidated.xml", local: "un/un_consolidated_{date}.xml" },
 ];
 
 impl ListFile {
@@ -503,6 +505,10 @@ mod tests {
         assert_eq!(
             LIST_FILES[9].url_from(None),
             "https://www.bis.doc.gov/dpl/dpl.txt"
+        );
+        assert_eq!(
+            LIST_FILES[10].url_from(Some("http://127.0.0.1:9/m")),
+            "http://127.0.0.1:9/m/consolidated.xml"
         );
     }
 

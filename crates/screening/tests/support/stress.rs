@@ -42,6 +42,47 @@ pub const FAMILIES: &[&str] = &[
     "neg_cyrillic",
     "neg_initials",
     "neg_generic_company",
+    // Added with stackport-match/1.3 (after the others, so that their queries stay the same).
+    "pinyin_split",
+    "mixed_script",
+    "greek_script",
+    "neg_hanzi",
+];
+
+/// The families added with stackport-match/1.3 (scripts and transliterations), measured apart
+/// from the older ones so that the older floors keep their meaning.
+pub const FAMILIES_1_3: &[&str] = &["pinyin_split", "mixed_script", "greek_script", "neg_hanzi"];
+
+/// Countries whose people's names the lists write in Pinyin, Wade–Giles or Hong Kong spelling.
+const CHINESE_COUNTRIES: &[&str] = &["CN", "HK", "TW", "MO"];
+
+/// Common Chinese surnames and given-name characters with their Pinyin, for negatives built of
+/// the syllables that unrelated people share.
+const HANZI_SURNAMES: &[(&str, &str)] = &[
+    ("王", "wang"),
+    ("李", "li"),
+    ("张", "zhang"),
+    ("刘", "liu"),
+    ("陈", "chen"),
+    ("杨", "yang"),
+    ("黄", "huang"),
+    ("赵", "zhao"),
+    ("吴", "wu"),
+    ("周", "zhou"),
+];
+const HANZI_GIVEN: &[(&str, &str)] = &[
+    ("伟", "wei"),
+    ("明", "ming"),
+    ("华", "hua"),
+    ("军", "jun"),
+    ("平", "ping"),
+    ("强", "qiang"),
+    ("建", "jian"),
+    ("国", "guo"),
+    ("文", "wen"),
+    ("海", "hai"),
+    ("芳", "fang"),
+    ("玲", "ling"),
 ];
 
 /// SplitMix64 (Steele, Lea, Flood 2014): a small, seedable generator so that the set is the
@@ -337,6 +378,64 @@ fn to_cyrillic(w: &str, ukrainian: bool) -> String {
 /// Romanised Arabic back to Arabic script the way it is usually written: consonants, long
 /// vowels (doubled or diphthong spellings) as letters, short vowels left out, the article
 /// joined to its word.
+/// A romanised name written back in Greek letters, ELOT 743 read in reverse (`th` θ, `ch`
+/// and `kh` χ, `ps` ψ, `ou` and `u` ου, `v` β, `b` μπ, `d` δ, `y` υ, final `s` ς).
+fn to_greek(w: &str) -> String {
+    const MULTI: &[(&str, &str)] = &[
+        ("th", "θ"),
+        ("ch", "χ"),
+        ("kh", "χ"),
+        ("ps", "ψ"),
+        ("ou", "ου"),
+        ("ks", "ξ"),
+        ("sh", "σ"),
+        ("zh", "ζ"),
+        ("ts", "τσ"),
+    ];
+    let w = w.to_ascii_lowercase();
+    let b = w.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    'outer: while i < b.len() {
+        for (l, g) in MULTI {
+            if w[i..].starts_with(l) {
+                out.push_str(g);
+                i += l.len();
+                continue 'outer;
+            }
+        }
+        let last = i + 1 == b.len();
+        out.push_str(match b[i] {
+            b'a' => "α",
+            b'b' => "μπ",
+            b'c' | b'k' | b'q' => "κ",
+            b'd' => "δ",
+            b'e' => "ε",
+            b'f' => "φ",
+            b'g' => "γ",
+            b'h' => "χ",
+            b'i' | b'j' => "ι",
+            b'l' => "λ",
+            b'm' => "μ",
+            b'n' => "ν",
+            b'o' => "ο",
+            b'p' => "π",
+            b'r' => "ρ",
+            b's' if last => "ς",
+            b's' => "σ",
+            b't' => "τ",
+            b'u' => "ου",
+            b'v' | b'w' => "β",
+            b'x' => "ξ",
+            b'y' => "υ",
+            b'z' => "ζ",
+            _ => "",
+        });
+        i += 1;
+    }
+    out
+}
+
 fn to_arabic(words: &[String]) -> String {
     const MULTI: &[(&str, &str)] = &[
         ("sh", "ش"),
@@ -1043,6 +1142,94 @@ fn positive(family: &str, e: &Entity, names: &Names, rng: &mut Rng) -> Option<(S
                 s.to_lowercase()
             }
         }
+        "pinyin_split" => {
+            // A Chinese person's name as other records write it: given name split into
+            // syllables, hyphenated, or written first (`LI Fangwei`: `LI Fang Wei`, `Fang-wei
+            // LI`).
+            let chinese = e
+                .countries
+                .iter()
+                .any(|c| CHINESE_COUNTRIES.contains(&c.as_str()));
+            if !chinese || !is_person(e) {
+                return None;
+            }
+            let (given, surname) = person_parts(&src)?;
+            let [g] = &given[..] else { return None };
+            let b = g.as_bytes();
+            // A syllable boundary: an initial consonant followed by a vowel, after a vowel or
+            // a final n / ng (`fang|wei`, `hai|lun`, `xiao|ming`; never inside `ng`, `zh`).
+            let vowel = |c: u8| b"aeiouv".contains(&c);
+            let cuts: Vec<usize> = (2..b.len().saturating_sub(1))
+                .filter(|&k| {
+                    let inside_digraph = (b[k] == b'g' && b[k - 1] == b'n')
+                        || (b[k] == b'h' && b"zcs".contains(&b[k - 1]));
+                    let after_syllable = vowel(b[k - 1])
+                        || b[k - 1] == b'n'
+                        || (b[k - 1] == b'g' && b[k - 2] == b'n');
+                    !vowel(b[k]) && vowel(b[k + 1]) && !inside_digraph && after_syllable
+                })
+                .collect();
+            if cuts.is_empty() {
+                return None;
+            }
+            let k = *rng.pick(&cuts);
+            let (l, r) = g.split_at(k);
+            let sname = surname.join(" ").to_ascii_uppercase();
+            let (l, r) = (l.to_ascii_uppercase(), r.to_ascii_uppercase());
+            match rng.below(3) {
+                0 => format!("{sname} {l} {r}"),
+                1 => format!("{}-{} {sname}", title(&l), r.to_ascii_lowercase()),
+                _ => format!("{l}{r} {sname}"),
+            }
+        }
+        "mixed_script" => {
+            // One word in the script the person writes, the rest in Latin letters (a form
+            // filled in half in each).
+            let slavic = e
+                .countries
+                .iter()
+                .any(|c| CYRILLIC_COUNTRIES.contains(&c.as_str()));
+            let arab = e
+                .countries
+                .iter()
+                .any(|c| ARABIC_COUNTRIES.contains(&c.as_str()));
+            if !is_person(e) || !src.is_ascii() || !(slavic || arab) {
+                return None;
+            }
+            let (given, surname) = person_parts(&src)?;
+            let sname: String = surname.join(" ");
+            let native = if slavic {
+                let w: String = sname
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric())
+                    .collect();
+                to_cyrillic(&w, e.countries.iter().any(|c| c == "UA"))
+            } else {
+                to_arabic(&surname)
+            };
+            if native.is_empty() {
+                return None;
+            }
+            format!("{} {native}", given.join(" "))
+        }
+        "greek_script" => {
+            // A person's name written in Greek letters (ELOT 743 in reverse).
+            if !is_person(e) || !src.is_ascii() {
+                return None;
+            }
+            let (given, surname) = person_parts(&src)?;
+            let all: Vec<String> = given
+                .iter()
+                .chain(&surname)
+                .flat_map(|w| w.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+                .map(|w| {
+                    let w: String = w.chars().filter(|c| c.is_ascii_alphabetic()).collect();
+                    to_greek(&w)
+                })
+                .filter(|w| !w.is_empty())
+                .collect();
+            all.join(" ")
+        }
         _ => return None,
     };
     if q.trim().is_empty() || tokens(&q).is_empty() || plain_key(&q) == plain_key(&src) {
@@ -1124,6 +1311,22 @@ fn negative(
                 return None;
             }
             Some(same(w.join(" ")))
+        }
+        "neg_hanzi" => {
+            // A Chinese name in characters made of common surnames and given-name syllables:
+            // the syllables unrelated people share with listed persons.
+            let (sc, sp) = rng.pick(HANZI_SURNAMES);
+            let n = 1 + rng.below(2);
+            let mut chars = sc.to_string();
+            let mut latin = vec![sp.to_string()];
+            let mut given = String::new();
+            for _ in 0..n {
+                let (gc, gp) = rng.pick(HANZI_GIVEN);
+                chars.push_str(gc);
+                given.push_str(gp);
+            }
+            latin.push(given);
+            Some((latin.join(" ").to_ascii_uppercase(), chars))
         }
         _ => None,
     }
