@@ -287,7 +287,10 @@ impl Proposal {
                 "invalid_proposal"
             };
             ProposalError::Malformed(Problem::at(
-                if path == "." || path == "?" {
+                // The document itself; also a key written as "" (serde_path_to_error renders it
+                // as nothing), found by fuzzing (fuzz/regressions/program_proposal): a problem
+                // always names a place.
+                if path.is_empty() || path == "." || path == "?" {
                     "$".to_string()
                 } else {
                     path

@@ -482,6 +482,12 @@ fn bad_input_names_the_path_and_the_value() {
     let f = fixture();
     let e = Proposal::parse("{not json", &f.rb, &f.rules).unwrap_err();
     assert_eq!(e.code(), "invalid_json");
+    // A syntax error under an empty key still names a path (found by the program_proposal
+    // fuzz target).
+    let e =
+        Proposal::parse("{\"id\": \"x\", \"\": [\n components\n]}", &f.rb, &f.rules).unwrap_err();
+    assert_eq!(e.code(), "invalid_json");
+    assert!(e.problems().iter().all(|p| !p.path.is_empty()), "{e:?}");
     let e = Proposal::parse(r#"{"id": "x", "date": 5}"#, &f.rb, &f.rules).unwrap_err();
     assert!(e.to_string().contains("date"), "{e}");
 
