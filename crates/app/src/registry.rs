@@ -320,19 +320,9 @@ impl LocateService {
             }
         }
         // Who the measurements name: chips in one query, landmarks from the cache.
-        let mut chip_ids: Vec<String> = decoded
-            .iter()
-            .map(|(_, s)| s.measurement.chip.as_str().to_string())
-            .collect();
-        chip_ids.sort_unstable();
-        chip_ids.dedup();
-        let chips: HashMap<String, ChipRecord> = self
-            .store
-            .chips_by_ids(&chip_ids)
-            .await?
-            .into_iter()
-            .map(|c| (c.id.clone(), c))
-            .collect();
+        let chips = self
+            .chips_named(decoded.iter().map(|(_, s)| s.measurement.chip.as_str()))
+            .await?;
         let named = decoded.iter().flat_map(|(_, s)| {
             let m = &s.measurement;
             let target = (!chips.contains_key(m.chip.as_str())).then(|| m.chip.as_str());
@@ -575,6 +565,23 @@ impl LocateService {
             .map_err(|e| (Rejection::InvalidRtt, format!("measurement {}: {e}", m.id)))
     }
 
+    /// The enrolled chips among `ids` (repeats allowed), by id, in one query.
+    async fn chips_named(
+        &self,
+        ids: impl Iterator<Item = &str>,
+    ) -> Result<HashMap<String, ChipRecord>, AppError> {
+        let mut ids: Vec<String> = ids.map(str::to_string).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(self
+            .store
+            .chips_by_ids(&ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect())
+    }
+
     /// Enrolled landmarks among `ids`, with their parsed keys. Landmarks are never changed
     /// once enrolled (a new place is a new enrolment), so a cached one stays right; one not
     /// cached is read from the store (another instance may have enrolled it).
@@ -666,16 +673,9 @@ impl LocateService {
             if batch.is_empty() {
                 return Ok(done);
             }
-            let mut ids: Vec<String> = batch.iter().map(|m| m.chip_id.clone()).collect();
-            ids.sort_unstable();
-            ids.dedup();
-            let chips: HashMap<String, ChipRecord> = self
-                .store
-                .chips_by_ids(&ids)
-                .await?
-                .into_iter()
-                .map(|c| (c.id.clone(), c))
-                .collect();
+            let chips = self
+                .chips_named(batch.iter().map(|m| m.chip_id.as_str()))
+                .await?;
             let mut groups: HashMap<String, (ChipRecord, Vec<MeasurementRecord>)> = HashMap::new();
             for m in batch {
                 let chip = chips.get(&m.chip_id).ok_or_else(|| {
