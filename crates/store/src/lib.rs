@@ -99,18 +99,24 @@ impl SqliteStore {
             .busy_timeout(std::time::Duration::from_secs(30))
             .foreign_keys(true);
         let file = opts.get_filename().to_path_buf();
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(opts)
-            .await?;
         // sqlx takes no lock around SQLite migrations (PostgreSQL's take an advisory lock), so
         // two processes opening a new file at once would both apply them. Serialise on an OS
-        // file lock beside the database; the second opener then finds them applied.
+        // file lock beside the database; the second opener then finds them applied. The lock
+        // is taken before the first connection: that connection creates the file and switches
+        // it to WAL, and a switch racing another opener's answers SQLITE_BUSY at once, without
+        // waiting out the busy timeout (https://www.sqlite.org/wal.html#sometimes_queries_return_sqlite_busy_in_wal_mode).
         let lock = migration_lock(&file).await?;
-        let migrated = sqlx::migrate!("./migrations/sqlite").run(&pool).await;
+        let opened = async {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(opts)
+                .await?;
+            sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+            Ok::<_, StoreError>(pool)
+        }
+        .await;
         drop(lock);
-        migrated?;
-        Ok(Self { pool })
+        Ok(Self { pool: opened? })
     }
 
     /// The underlying pool, for modules of this crate and for tests that tamper on purpose.
