@@ -131,6 +131,22 @@ fn bench(c: &mut Criterion) {
         c.bench_function(&format!("verify_signature/{name}"), |b| {
             b.iter(|| black_box(chip_pk.verify(b"tag", black_box(&msg), &sig)))
         });
+        if alg == SignatureAlgorithm::Ed25519 {
+            // The same check through `ed25519-dalek`'s `verify_strict` (the implementation
+            // before AWS-LC), in the same run for an A/B on the same machine load.
+            let text = chip_pk.to_string();
+            let raw: [u8; 32] = hex::decode(text.trim_start_matches("ed25519:"))
+                .expect("hex")
+                .try_into()
+                .expect("32 bytes");
+            let vk = ed25519_dalek::VerifyingKey::from_bytes(&raw).expect("point");
+            let dalek_sig = ed25519_dalek::Signature::from_slice(sig.as_bytes()).expect("64 bytes");
+            let mut signed = b"tag".to_vec();
+            signed.extend_from_slice(&msg);
+            c.bench_function("verify_signature/ed25519_dalek_strict", |b| {
+                b.iter(|| black_box(vk.verify_strict(black_box(&signed), &dalek_sig).is_ok()))
+            });
+        }
         if alg == SignatureAlgorithm::EcdsaP384Sha384 {
             // The same check through RustCrypto `p384` (pure Rust, the implementation before
             // AWS-LC), in the same run for an A/B on the same machine load.

@@ -13,6 +13,9 @@
 //! `p384` crate, which matters because the chip signs inside the timed window and the
 //! landmark verifies once per round. `p384` is kept for what is off the hot path: key files
 //! (PKCS#8, SPKI PEM) and the SEC1 text form, so both stay byte-for-byte what they were.
+//! Ed25519 signatures are made by `ed25519-dalek` and verified by AWS-LC under the strict rules
+//! of `verify_strict` ([`ed25519_verify_strict`]), for the same reason: the registry is bound by
+//! signature checks.
 
 use std::fmt;
 
@@ -214,6 +217,10 @@ impl PublicKey {
         };
         if text.starts_with("-----BEGIN PUBLIC KEY-----") {
             if let Ok(k) = ed25519_dalek::VerifyingKey::from_public_key_pem(text) {
+                // The same enrolment check as the text form below: a PEM file is no excuse.
+                if k.is_weak() {
+                    return Err(bad("small-order Ed25519 key"));
+                }
                 return Ok(Self::Ed25519(k));
             }
             if let Ok(k) =
@@ -288,11 +295,7 @@ impl PublicKey {
                 if signature.algorithm != SignatureAlgorithm::Ed25519 {
                     return false;
                 }
-                let Ok(sig) = ed25519_dalek::Signature::from_slice(&signature.bytes) else {
-                    return false;
-                };
-                // verify_strict rejects non-canonical and small-order components (RFC 8032 §5.1.7).
-                k.verify_strict(&signed, &sig).is_ok()
+                ed25519_verify_strict(k, &signed, &signature.bytes)
             }
             Self::P384(k) => {
                 if signature.algorithm != SignatureAlgorithm::EcdsaP384Sha384 {
@@ -304,6 +307,43 @@ impl PublicKey {
             }
         }
     }
+}
+
+/// Ed25519 verification with the strict rules of `ed25519_dalek::VerifyingKey::verify_strict`,
+/// computed by AWS-LC (`ED25519_verify`, s2n-bignum's x86-64 and Arm code), which is faster: the
+/// registry checks three signatures per measurement and is bound by them.
+///
+/// What each side checks (RFC 8032 §5.1.7 and the strict profile of "Taming the many EdDSAs",
+/// Chalkias et al., 2020): AWS-LC rejects `S ≥ L` and compares the encoding of `[S]B − [k]A`
+/// with the signature's `R` byte for byte, so a non-canonical `R` never verifies; it accepts a
+/// small-order `R`, which `verify_strict` refuses, so those are refused here first (only the
+/// key's holder can make one, but one answer for every verifier is the point of the strict
+/// form). A small-order key `A` is refused when the key is parsed ([`PublicKey::parse`]).
+fn ed25519_verify_strict(
+    key: &ed25519_dalek::VerifyingKey,
+    message: &[u8],
+    signature: &[u8],
+) -> bool {
+    let Ok(signature) = <&[u8; 64]>::try_from(signature) else {
+        return false;
+    };
+    if small_order_encodings()
+        .iter()
+        .any(|t| t[..] == signature[..32])
+    {
+        return false;
+    }
+    aws_lc_rs::signature::UnparsedPublicKey::new(&aws_lc_rs::signature::ED25519, key.as_bytes())
+        .verify(message, signature)
+        .is_ok()
+}
+
+/// The canonical encodings of the eight points of order dividing 8 (the only small-order
+/// encodings AWS-LC's byte comparison could match, since it produces canonical ones).
+fn small_order_encodings() -> &'static [[u8; 32]; 8] {
+    static ENCODINGS: std::sync::OnceLock<[[u8; 32]; 8]> = std::sync::OnceLock::new();
+    ENCODINGS
+        .get_or_init(|| curve25519_dalek::constants::EIGHT_TORSION.map(|p| p.compress().to_bytes()))
 }
 
 /// Evidence about the device that holds a chip key, gathered outside the timed exchange.
@@ -651,5 +691,120 @@ mod tests {
         let p = SecretKey::generate(SignatureAlgorithm::EcdsaP384Sha384);
         let sig = ed.sign(b"t", b"m");
         assert!(!p.public_key().verify(b"t", b"m", &sig));
+    }
+
+    /// The AWS-LC path answers exactly as `verify_strict` does: on valid signatures, on every
+    /// single-bit change of signature, message or tag, and on signatures from another key.
+    #[test]
+    fn ed25519_over_aws_lc_agrees_with_verify_strict() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed_2551);
+        for round in 0..40 {
+            let sk = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+            let other = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+            let len = rng.gen_range(0..300);
+            let msg: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
+            let sig = sk.sign(&msg).to_bytes();
+            let vk = sk.verifying_key();
+            let strict = |k: &ed25519_dalek::VerifyingKey, m: &[u8], s: &[u8; 64]| {
+                k.verify_strict(m, &ed25519_dalek::Signature::from_bytes(s))
+                    .is_ok()
+            };
+            assert!(ed25519_verify_strict(&vk, &msg, &sig), "round {round}");
+            assert!(strict(&vk, &msg, &sig));
+            let ovk = other.verifying_key();
+            assert!(!ed25519_verify_strict(&ovk, &msg, &sig));
+            for bit in 0..512 {
+                let mut bad = sig;
+                bad[bit / 8] ^= 1 << (bit % 8);
+                assert_eq!(
+                    ed25519_verify_strict(&vk, &msg, &bad),
+                    strict(&vk, &msg, &bad),
+                    "round {round}, signature bit {bit}"
+                );
+            }
+            if !msg.is_empty() {
+                let mut m = msg.clone();
+                let i = rng.gen_range(0..m.len());
+                m[i] ^= 1 << rng.gen_range(0..8);
+                assert!(!ed25519_verify_strict(&vk, &m, &sig));
+            }
+            // S + L: the same point equation, a non-canonical scalar: refused by both.
+            let mut s_plus_l = sig;
+            let s = curve25519_dalek::Scalar::from_canonical_bytes(sig[32..].try_into().unwrap())
+                .unwrap();
+            let wide = num_add_l(&s.to_bytes());
+            if let Some(w) = wide {
+                s_plus_l[32..].copy_from_slice(&w);
+                assert!(!ed25519_verify_strict(&vk, &msg, &s_plus_l));
+                assert!(!strict(&vk, &msg, &s_plus_l));
+            }
+        }
+    }
+
+    /// `S + L` as 32 little-endian bytes, when it still fits in 253 bits.
+    fn num_add_l(s: &[u8; 32]) -> Option<[u8; 32]> {
+        const L: [u8; 32] = [
+            0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9,
+            0xde, 0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        ];
+        let mut out = [0u8; 32];
+        let mut carry = 0u16;
+        for i in 0..32 {
+            let v = s[i] as u16 + L[i] as u16 + carry;
+            out[i] = v as u8;
+            carry = v >> 8;
+        }
+        (carry == 0 && out[31] & 0xe0 == 0).then_some(out)
+    }
+
+    /// A signature whose `R` is the identity, made by the key's holder (`S = k·a`): the
+    /// cofactorless equation holds, so AWS-LC alone accepts it; the strict form refuses it.
+    #[test]
+    fn a_small_order_r_is_refused_though_the_equation_holds() {
+        use sha2::Digest as _;
+        let sk = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+        let vk = sk.verifying_key();
+        let msg = b"measurement";
+        let r = curve25519_dalek::EdwardsPoint::default()
+            .compress()
+            .to_bytes();
+        let mut h = sha2::Sha512::new();
+        h.update(r);
+        h.update(vk.as_bytes());
+        h.update(msg);
+        let k = curve25519_dalek::Scalar::from_bytes_mod_order_wide(&h.finalize().into());
+        let s = k * sk.to_scalar();
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(&r);
+        sig[32..].copy_from_slice(&s.to_bytes());
+        let bare = aws_lc_rs::signature::UnparsedPublicKey::new(
+            &aws_lc_rs::signature::ED25519,
+            vk.as_bytes(),
+        );
+        assert!(
+            bare.verify(msg, &sig).is_ok(),
+            "the equation holds: AWS-LC alone accepts it"
+        );
+        assert!(!ed25519_verify_strict(&vk, msg, &sig));
+        assert!(vk
+            .verify_strict(msg, &ed25519_dalek::Signature::from_bytes(&sig))
+            .is_err());
+        // The guard's list: eight distinct encodings, the identity among them.
+        let list = small_order_encodings();
+        assert!(list.contains(&r));
+        let distinct: std::collections::HashSet<_> = list.iter().collect();
+        assert_eq!(distinct.len(), 8);
+    }
+
+    #[test]
+    fn a_small_order_key_is_refused_in_pem_as_in_text() {
+        let identity = curve25519_dalek::EdwardsPoint::default()
+            .compress()
+            .to_bytes();
+        let weak = ed25519_dalek::VerifyingKey::from_bytes(&identity).expect("decodes");
+        let pem = weak.to_public_key_pem(LineEnding::LF).expect("pem");
+        assert!(PublicKey::parse(&pem).is_err());
+        assert!(PublicKey::parse(&format!("ed25519:{}", hex::encode(identity))).is_err());
     }
 }
