@@ -97,9 +97,22 @@ pub enum AppError {
         first_problem(.0)
     )]
     InvalidProposal(ProposalError),
-    /// The object asked for does not exist.
+    /// The object asked for does not exist, or belongs to an organisation the caller may not
+    /// see (the two are answered alike, so existence does not leak).
     #[error("{0}")]
     NotFound(String),
+    /// No credential, or one that is malformed, unknown, expired or revoked.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller is known but may not do this ([`stackport_identity::policy`]).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request contradicts what is stored (a name or address taken, a second bootstrap).
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// A field of the request is not acceptable; `code` names the kind.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
     /// No restricted-party list snapshot is loaded yet.
     #[error("no restricted-party list snapshot is loaded; run `stackport lists load DIR`")]
     NoSnapshot,
@@ -163,6 +176,9 @@ impl AppError {
             AppError::Rejected { reason, .. } => reason.code(),
             AppError::InvalidProposal(_) => "invalid_proposal",
             AppError::NotFound(_) => "not_found",
+            AppError::Unauthenticated(_) => "unauthenticated",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::Conflict { code, .. } | AppError::Invalid { code, .. } => code,
             AppError::NoSnapshot => "no_snapshot",
             AppError::Ledger(
                 LedgerError::IndexOutOfRange { .. }
@@ -185,9 +201,13 @@ impl AppError {
     /// input is permanent: sending it again gives the same answer.
     pub fn is_retryable(&self) -> bool {
         match self {
-            AppError::Rejected { .. } | AppError::InvalidProposal(_) | AppError::NotFound(_) => {
-                false
-            }
+            AppError::Rejected { .. }
+            | AppError::InvalidProposal(_)
+            | AppError::NotFound(_)
+            | AppError::Unauthenticated(_)
+            | AppError::Forbidden(_)
+            | AppError::Conflict { .. }
+            | AppError::Invalid { .. } => false,
             AppError::Ledger(e) => !matches!(
                 e,
                 LedgerError::IndexOutOfRange { .. }
@@ -221,6 +241,10 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(m) => AppError::NotFound(m),
+            StoreError::Conflict(message) => AppError::Conflict {
+                code: "conflict",
+                message,
+            },
             other => AppError::Store(other),
         }
     }

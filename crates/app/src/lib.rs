@@ -9,6 +9,8 @@
 //!   a list update.
 //! - [`proposals`]: proposals reviewed, stored with their ledger entries and re-evaluated when
 //!   the lists or the rules change ([`proposals::ProposalService`]).
+//! - [`identity`]: organisations, users and API tokens, and the authentication of each
+//!   request's credential ([`identity::IdentityService`]).
 //! - [`registry`]: the chip registry ([`registry::LocateService`]): measurements checked,
 //!   stored and verified with the landmark cross-check, verdicts and alerts in the ledger, the
 //!   check-in sweep, and the JetStream consumer.
@@ -28,6 +30,7 @@
 use std::sync::Arc;
 
 pub mod error;
+pub mod identity;
 pub mod ledger;
 pub mod proposals;
 pub mod registry;

@@ -211,6 +211,7 @@ fn record_of(
     review: &Review,
     input: String,
     list_snapshot_id: i64,
+    owner_org: Option<String>,
 ) -> Result<ProposalRecord, AppError> {
     Ok(ProposalRecord {
         id: review.id.clone(),
@@ -223,6 +224,7 @@ fn record_of(
         list_snapshot_id,
         rulebook_version: review.versions.rulebook.clone(),
         program_rules_version: review.versions.program_rules.clone(),
+        owner_org,
     })
 }
 
@@ -394,8 +396,14 @@ impl ProposalService {
         &self.rulebook
     }
 
-    /// Reads, checks, reviews and stores one proposal with its ledger entry.
-    pub async fn submit(&self, text: String) -> Result<(StoredProposal, LedgerReceipt), AppError> {
+    /// Reads, checks, reviews and stores one proposal with its ledger entry, owned by
+    /// `owner_org` (the submitting organisation). A proposal stored under the same id by
+    /// another organisation is not replaced ([`AppError::Conflict`] `proposal_id_taken`).
+    pub async fn submit(
+        &self,
+        text: String,
+        owner_org: Option<String>,
+    ) -> Result<(StoredProposal, LedgerReceipt), AppError> {
         let loaded = self.screening.require_loaded()?;
         let (rulebook, rules, screener) = (
             self.rulebook.clone(),
@@ -409,7 +417,7 @@ impl ProposalService {
         })
         .await?;
         let review = review?;
-        let record = record_of(&review, text, loaded.info.id)?;
+        let record = record_of(&review, text, loaded.info.id, owner_org)?;
         let entry = ledger_entry(&record, &loaded.info.hash, "submitted", None)?;
         let (stored, receipt) = self
             .store
@@ -417,7 +425,14 @@ impl ProposalService {
                 record,
                 ledger_entry: entry,
             })
-            .await?;
+            .await
+            .map_err(|e| match AppError::from(e) {
+                AppError::Conflict { message, .. } => AppError::Conflict {
+                    code: "proposal_id_taken",
+                    message,
+                },
+                other => other,
+            })?;
         self.ledger.note_appended(1);
         self.reviews.increment(1);
         Ok((
@@ -505,8 +520,13 @@ impl ProposalService {
                                 .map_err(|e| fail(e.to_string()))?;
                             let changes = reevaluate::changes(&old, &review);
                             Ok(Reviewed {
-                                record: record_of(&review, s.record.input.clone(), to)
-                                    .map_err(|e| fail(e.to_string()))?,
+                                record: record_of(
+                                    &review,
+                                    s.record.input.clone(),
+                                    to,
+                                    s.record.owner_org.clone(),
+                                )
+                                .map_err(|e| fail(e.to_string()))?,
                                 replaces: s.ledger_index,
                                 from: s.record.list_snapshot_id.to_string(),
                                 changes: changes.any().then_some(changes),
@@ -617,8 +637,13 @@ impl ProposalService {
                             };
                             let changes = reevaluate::changes(&old, &review);
                             Ok(Reviewed {
-                                record: record_of(&review, s.record.input.clone(), snapshot)
-                                    .map_err(|e| fail(e.to_string()))?,
+                                record: record_of(
+                                    &review,
+                                    s.record.input.clone(),
+                                    snapshot,
+                                    s.record.owner_org.clone(),
+                                )
+                                .map_err(|e| fail(e.to_string()))?,
                                 replaces: s.ledger_index,
                                 from: rules_version(
                                     &s.record.rulebook_version,

@@ -50,6 +50,9 @@ enum Command {
     /// CycloneDX packages: check against the official 1.6 schema and the stackport profile.
     #[command(subcommand)]
     Package(cmd::proposal::PackageCommand),
+    /// Identity administration: bootstrap the first organisation and admin.
+    #[command(subcommand)]
+    Admin(cmd::admin::AdminCommand),
     /// Benchmarks and evaluation runs whose figures go into BENCHMARKS.md.
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -73,6 +76,7 @@ fn main() -> std::process::ExitCode {
         Command::Proposal(c) => cmd::proposal::run(c),
         Command::Package(c) => cmd::proposal::package(c),
         Command::Bench(c) => cmd::bench::run(c),
+        Command::Admin(c) => cmd::admin::run(c),
     };
     match result {
         Ok(code) => code,

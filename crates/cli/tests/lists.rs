@@ -2,6 +2,8 @@
 //! binary, the real list files, real sockets on loopback, SQLite and PostgreSQL
 //! (`STACKPORT_TEST_POSTGRES`).
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -225,6 +227,16 @@ async fn load_diff_and_rescreen() {
 
 // ---- serve ----------------------------------------------------------------------------------
 
+/// `stackport admin bootstrap` on the database `serve` opens from `workdir`.
+fn bootstrap(db: &TestDb, workdir: &Path) -> Result<String, String> {
+    let mut cmd = bin();
+    cmd.args(["admin", "bootstrap"]).current_dir(workdir);
+    if db.label() == "postgres" {
+        cmd.env("DATABASE_URL", &db.url);
+    }
+    common::bootstrap(cmd)
+}
+
 struct Server {
     child: std::process::Child,
     base: String,
@@ -286,12 +298,26 @@ impl Server {
 async fn serve_end_to_end() {
     for_each_backend(|db| async move {
         let work = tempfile::tempdir().unwrap();
+        let token = bootstrap(&db, work.path()).expect("first bootstrap");
+        let again = bootstrap(&db, work.path()).expect_err("a second bootstrap is refused");
+        assert!(again.contains("bootstrapped before"), "{again}");
         let server = Server::start(&db, work.path());
         if db.label() == "sqlite" {
             assert!(work.path().join("stackport-data/stackport.sqlite").is_file(), "the SQLite file is created on first start");
         }
-        let c = reqwest::Client::new();
+        let c = common::authed(&token, Duration::from_secs(60));
         let base = server.base.clone();
+
+        // Every route but health and the document needs the credential.
+        let anonymous = reqwest::Client::new();
+        let r = anonymous.get(format!("{base}/v1/lists")).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        assert_eq!(r.headers()["www-authenticate"], "Bearer");
+        let r = anonymous.post(format!("{base}/v1/screen")).json(&json!({"name": "x"})).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        assert_eq!(anonymous.get(format!("{base}/v1/health")).send().await.unwrap().status(), 200);
+        let me: Value = c.get(format!("{base}/v1/me")).send().await.unwrap().json().await.unwrap();
+        assert_eq!((me["role"].as_str(), me["organisation"]["kind"].as_str()), (Some("admin"), Some("platform")), "{me}");
 
         let r: Value = c.get(format!("{base}/v1/lists")).send().await.unwrap().json().await.unwrap();
         let snaps = r["snapshots"].as_array().unwrap();

@@ -3,6 +3,8 @@
 //! answered 2xx has its row and its ledger entry, the ledger verifies, and service continues;
 //! on SQLite and PostgreSQL.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,6 +22,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_stackport");
 
 fn lists_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/lists")
+}
+
+/// `stackport admin bootstrap --db URL`: the admin's token.
+fn bootstrap(url: &str) -> String {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["admin", "bootstrap", "--db", url])
+        .env_remove("DATABASE_URL");
+    common::bootstrap(cmd).expect("admin bootstrap")
 }
 
 fn now_us() -> u64 {
@@ -113,15 +123,13 @@ fn measurement(lm: &Landmark, chip: &ChipKey, rtt_ms: f64) -> Vec<u8> {
 
 async fn client_loop(
     base: String,
+    token: String,
     who: usize,
     lm: Arc<Landmark>,
     chip: Arc<ChipKey>,
     acked: Arc<Mutex<Acked>>,
 ) {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client");
+    let http = common::authed(&token, Duration::from_secs(10));
     for i in 0.. {
         let r = match i % 3 {
             0 => {
@@ -182,8 +190,15 @@ async fn sigkill_of_serve_loses_no_acknowledged_write() {
     for_each_backend(|db| async move {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("data");
+        let db_url = if db.label() == "postgres" {
+            db.url.clone()
+        } else {
+            std::fs::create_dir_all(&data).expect("data dir");
+            format!("sqlite://{}", data.join("stackport.sqlite").display())
+        };
+        let token = bootstrap(&db_url);
         let server = Server::start(&db, &data);
-        let http = reqwest::Client::new();
+        let http = common::authed(&token, Duration::from_secs(30));
         let lm = Arc::new(Landmark {
             id: "lm-sin",
             key: LandmarkKey(SecretKey::generate(SignatureAlgorithm::Ed25519)),
@@ -199,7 +214,7 @@ async fn sigkill_of_serve_loses_no_acknowledged_write() {
         }
         let acked = Arc::new(Mutex::new(Acked::default()));
         let clients: Vec<_> = (0..12)
-            .map(|who| tokio::spawn(client_loop(server.base.clone(), who, lm.clone(), chip.clone(), acked.clone())))
+            .map(|who| tokio::spawn(client_loop(server.base.clone(), token.clone(), who, lm.clone(), chip.clone(), acked.clone())))
             .collect();
         // Let the stream run, then kill the server mid-stream.
         let start = Instant::now();

@@ -188,7 +188,11 @@ mod tests {
     fn debug_never_shows_a_secret() {
         let t = ApiToken::generate();
         let s = SessionSecret::generate();
-        for text in [format!("{t:?}"), format!("{s:?}"), format!("{:?}", t.hash())] {
+        for text in [
+            format!("{t:?}"),
+            format!("{s:?}"),
+            format!("{:?}", t.hash()),
+        ] {
             assert!(!text.contains(&t.expose()[4..12]), "{text}");
             assert!(!text.contains(&s.expose()[4..12]), "{text}");
         }

@@ -21,7 +21,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use credential::{ApiToken, SessionSecret, TokenHash};
-pub use policy::{decide, decide_on, Action, Decision, Denial, Principal};
+pub use policy::{decide, decide_on, reads_across, Action, Decision, Denial, Principal};
 
 /// What an organisation is in the program; it bounds what its users may do ([`policy`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -170,7 +170,10 @@ mod tests {
             "Compliance Officer".parse::<Role>().unwrap(),
             Role::ComplianceOfficer
         );
-        assert_eq!(" LENDER-officer ".parse::<Role>().unwrap(), Role::LenderOfficer);
+        assert_eq!(
+            " LENDER-officer ".parse::<Role>().unwrap(),
+            Role::LenderOfficer
+        );
         assert_eq!("commerce".parse::<OrgKind>().unwrap(), OrgKind::Commerce);
         let e = "superuser".parse::<Role>().unwrap_err();
         assert!(e.to_string().contains("superuser") && e.to_string().contains("auditor"));

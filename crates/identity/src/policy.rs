@@ -131,7 +131,11 @@ pub const ROUTES: &[(&str, &str, Access)] = {
         ("GET", "/v1/proposals", Needs(ReadProposals)),
         ("GET", "/v1/proposals/{id}", Needs(ReadProposal)),
         ("GET", "/v1/proposals/{id}/review", Needs(ReadProposal)),
-        ("GET", "/v1/proposals/{id}/reevaluations", Needs(ReadProposal)),
+        (
+            "GET",
+            "/v1/proposals/{id}/reevaluations",
+            Needs(ReadProposal),
+        ),
         ("POST", "/v1/locate/landmarks", Needs(EnrolLandmark)),
         ("GET", "/v1/locate/landmarks", Needs(ReadLandmarks)),
         ("GET", "/v1/locate/landmarks/alerts", Needs(ReadAlerts)),
@@ -141,11 +145,23 @@ pub const ROUTES: &[(&str, &str, Access)] = {
         ("GET", "/v1/locate/chips/{id}/map.svg", Needs(ReadChip)),
         ("POST", "/v1/locate/measurements", Needs(SubmitMeasurement)),
         ("GET", "/v1/locate/alerts", Needs(ReadAlerts)),
-        ("POST", "/v1/locate/alerts/{id}/resolve", Needs(ResolveAlert)),
+        (
+            "POST",
+            "/v1/locate/alerts/{id}/resolve",
+            Needs(ResolveAlert),
+        ),
         ("GET", "/v1/ledger/checkpoint", Needs(ReadLedgerProofs)),
         ("GET", "/v1/ledger/proof/inclusion", Needs(ReadLedgerProofs)),
-        ("GET", "/v1/ledger/proof/consistency", Needs(ReadLedgerProofs)),
-        ("GET", "/v1/ledger/entries/{index}", Needs(ReadLedgerEntries)),
+        (
+            "GET",
+            "/v1/ledger/proof/consistency",
+            Needs(ReadLedgerProofs),
+        ),
+        (
+            "GET",
+            "/v1/ledger/entries/{index}",
+            Needs(ReadLedgerEntries),
+        ),
     ]
 };
 
@@ -245,6 +261,18 @@ pub fn decide(p: &Principal, action: Action) -> Decision {
     })
 }
 
+/// Whether the caller sees every organisation's objects for `action`, not only its own's (a
+/// listing is filtered to the caller's organisation otherwise).
+pub fn reads_across(p: &Principal, action: Action) -> bool {
+    reads_everything(p)
+        || match action {
+            // Commerce reviews every proposal submitted to the program.
+            Action::ReadProposal | Action::ReadProposals => p.org_kind == OrgKind::Commerce,
+            Action::ReadChip => p.org_kind == OrgKind::Commerce,
+            _ => false,
+        }
+}
+
 /// Whether the caller may perform `action` on an object owned by `owner` (an organisation
 /// id; `None` for objects stored before owners were recorded, which belong to the platform).
 /// Refuses with [`Denial::NotFound`] where the caller may not even see the object.
@@ -254,16 +282,7 @@ pub fn decide_on(p: &Principal, action: Action, owner: Option<&str>) -> Decision
         return first;
     }
     let own = owner == Some(p.org.as_str());
-    let sees = own
-        || reads_everything(p)
-        || match action {
-            // Commerce reviews every proposal submitted to the program.
-            Action::ReadProposal => p.org_kind == OrgKind::Commerce,
-            Action::ReadChip => p.org_kind == OrgKind::Commerce,
-            // A platform admin manages every organisation's users.
-            _ => false,
-        };
-    if !sees {
+    if !own && !reads_across(p, action) {
         return Decision::Deny(Denial::NotFound);
     }
     if action == Action::ManageUsers && !own && p.org_kind != OrgKind::Platform {
@@ -326,7 +345,11 @@ mod tests {
                 }
             }
         }
-        assert!(decide(&who(OrgKind::Auditor, Role::Auditor), Action::ReadLedgerEntries).allowed());
+        assert!(decide(
+            &who(OrgKind::Auditor, Role::Auditor),
+            Action::ReadLedgerEntries
+        )
+        .allowed());
     }
 
     #[test]
@@ -388,9 +411,17 @@ mod tests {
 
     #[test]
     fn submitting_a_proposal_takes_a_proposer() {
-        assert!(decide(&who(OrgKind::Consortium, Role::ComplianceOfficer), Action::SubmitProposal).allowed());
+        assert!(decide(
+            &who(OrgKind::Consortium, Role::ComplianceOfficer),
+            Action::SubmitProposal
+        )
+        .allowed());
         assert!(decide(&who(OrgKind::Exporter, Role::Admin), Action::SubmitProposal).allowed());
         assert!(!decide(&who(OrgKind::Commerce, Role::Admin), Action::SubmitProposal).allowed());
-        assert!(!decide(&who(OrgKind::Consortium, Role::Operator), Action::SubmitProposal).allowed());
+        assert!(!decide(
+            &who(OrgKind::Consortium, Role::Operator),
+            Action::SubmitProposal
+        )
+        .allowed());
     }
 }

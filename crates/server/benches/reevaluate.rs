@@ -125,6 +125,7 @@ async fn store_proposals(store: &Arc<dyn Storage>, loaded: &LoadedSnapshot, coun
                     list_snapshot_id: snapshot_id,
                     rulebook_version: review.versions.rulebook.clone(),
                     program_rules_version: review.versions.program_rules.clone(),
+                    owner_org: None,
                 };
                 let ledger_entry = Decision::now(
                     DecisionKind::Determination,

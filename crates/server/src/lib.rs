@@ -19,9 +19,11 @@ use axum::Router;
 use stackport_store::Storage;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+pub mod auth;
 pub mod controls;
 pub mod edge;
 pub mod error;
+pub mod identity;
 pub mod ledger;
 pub mod locate;
 pub mod metrics;
@@ -58,6 +60,8 @@ pub struct ServerContext {
     /// The tamper-evident ledger: `ctx.ledger.record(&decision).await?` appends a decision
     /// and returns its [`ledger::LedgerReceipt`] (see [`ledger::DecisionLedger`]).
     pub ledger: Arc<ledger::DecisionLedger>,
+    /// Organisations, users, tokens, and the authentication of every request.
+    pub identity: Arc<stackport_app::identity::IdentityService>,
 }
 
 impl ServerContext {
@@ -76,6 +80,7 @@ impl ServerContext {
                     "Decisions appended to the ledger.",
                 ));
         Ok(Self {
+            identity: Arc::new(stackport_app::identity::IdentityService::new(store.clone())),
             store,
             config,
             metrics,
@@ -108,6 +113,7 @@ pub async fn app_with(
         .merge(ledger::router(&ctx))
         .merge(locate::router(&ctx).await?)
         .merge(controls::router(&ctx).await?)
+        .merge(identity::router(ctx.identity.clone()))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(health))
@@ -120,8 +126,21 @@ pub async fn app_with(
         )
         .routes(routes!(openapi::document));
     let (router, doc) = api.split_for_parts();
+    // Who may call each route is decided in one table (the identity crate's policy); a route
+    // it does not know would be open or closed by accident, so the server does not start.
+    let undecided = openapi::undecided_operations(&doc);
+    if !undecided.is_empty() {
+        anyhow::bail!(
+            "routes missing from the policy's route table (stackport_identity::policy::ROUTES): {}",
+            undecided.join(", ")
+        );
+    }
     let doc = openapi::Served::new(&openapi::finish(doc))?;
     let router = router
+        .route_layer(axum::middleware::from_fn_with_state(
+            ctx.identity.clone(),
+            auth::authorise,
+        ))
         .layer(axum::Extension(doc))
         .layer(axum::middleware::from_fn_with_state(
             ctx.metrics.clone(),

@@ -32,6 +32,7 @@ pub fn root() -> Document {
     doc.merge(crate::locate::LocateApi::openapi());
     doc.merge(crate::controls::ControlsApi::openapi());
     doc.merge(crate::proposals::ProposalsApi::openapi());
+    doc.merge(crate::identity::IdentityApi::openapi());
     doc
 }
 
@@ -40,6 +41,8 @@ pub fn root() -> Document {
 /// undocumented:
 ///
 /// - any operation: 408 (`request_timeout`, from the edge);
+/// - any operation that takes a credential: 401 (`unauthenticated`) and 403 (`forbidden`),
+///   and the bearer security requirement;
 /// - with parameters or a body: 400 (the codes of [`CODES`] with status 400);
 /// - with a path parameter: 404 (`not_found`);
 /// - with a body: 413 (`body_too_large`) and 415 (`unsupported_media_type`).
@@ -50,21 +53,41 @@ pub fn root() -> Document {
 /// [`CODES`]: crate::error::CODES
 /// [`ErrorBody`]: crate::screening::ErrorBody
 pub fn finish(mut doc: Document) -> Document {
-    for item in doc.paths.paths.values_mut() {
-        for op in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
+    use stackport_identity::policy::{route_access, Access};
+    use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+    doc.components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme(
+        BEARER,
+        SecurityScheme::Http(
+            Http::builder()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "An API token (`spt_…`), from `stackport admin bootstrap` or `POST /v1/tokens`",
+                ))
+                .build(),
+        ),
+    );
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for (method, op) in [
+            ("GET", &mut item.get),
+            ("PUT", &mut item.put),
+            ("POST", &mut item.post),
+            ("DELETE", &mut item.delete),
+            ("PATCH", &mut item.patch),
         ]
         .into_iter()
-        .flatten()
+        .filter_map(|(m, op)| op.as_mut().map(|op| (m, op)))
         {
             let params = op.parameters.as_deref().unwrap_or_default();
             let has_path = params.iter().any(|p| p.parameter_in == ParameterIn::Path);
             let has_body = op.request_body.is_some();
             let mut statuses = vec![408];
+            // Every operation but the public ones takes a credential (the policy's table).
+            if matches!(route_access(method, path), Some(Access::Needs(_))) {
+                op.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+                statuses.extend([401, 403]);
+            }
             if has_body || !params.is_empty() {
                 statuses.push(400);
             }
@@ -94,6 +117,29 @@ pub fn finish(mut doc: Document) -> Document {
         }
     }
     doc
+}
+
+/// The name of the bearer-token security scheme.
+pub const BEARER: &str = "bearer";
+
+/// Operations of the document that the policy's route table does not know: a route added
+/// without deciding who may call it. The server refuses to start with any.
+pub fn undecided_operations(doc: &Document) -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        for (method, op) in [
+            ("GET", &item.get),
+            ("PUT", &item.put),
+            ("POST", &item.post),
+            ("DELETE", &item.delete),
+            ("PATCH", &item.patch),
+        ] {
+            if op.is_some() && stackport_identity::policy::route_access(method, path).is_none() {
+                out.push(format!("{method} {path}"));
+            }
+        }
+    }
+    out
 }
 
 /// The description of a shared error response: the codes of that status.

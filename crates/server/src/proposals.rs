@@ -28,10 +28,13 @@ use stackport_app::proposals::{
 };
 use stackport_app::screening::ScreeningState;
 use stackport_app::AppError;
+use stackport_identity::policy::{decide_on, reads_across, Action, Principal};
 use stackport_program::{ProgramRules, ProposalError};
+use stackport_store::StoredProposal;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ProblemDto};
 use crate::ledger::LedgerReceipt;
 use crate::screening::ErrorBody;
@@ -185,14 +188,19 @@ fn body_text(Bytes(body): Bytes) -> Result<String, ApiError> {
         (status = 201, description = "Reviewed and stored: the review (verdict, eligibility, us_content, items, parties, location_verification, licence drafts, versions) with `ledger: {index, leaf_hash}`", body = Object,
             headers(("location" = String, description = "/v1/proposals/{id}"))),
         (status = 400, description = "invalid_proposal: not JSON, wrong shape, or values that fail the checks; `error.problems` lists each with its path and own code; nothing stored", body = ErrorBody),
+        (status = 409, description = "proposal_id_taken: another organisation's proposal has this id; nothing stored", body = ErrorBody),
         (status = 413, description = "the body exceeds 64 MiB"),
         (status = 500, description = "storage_error, internal; nothing stored", body = ErrorBody),
         (status = 503, description = "no_snapshot", body = ErrorBody),
     )
 )]
-async fn submit(State(service): Service, body: Bytes) -> Result<Response, ApiError> {
+async fn submit(
+    State(service): Service,
+    Caller(caller): Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let text = body_text(body)?;
-    let (stored, receipt) = service.submit(text).await?;
+    let (stored, receipt) = service.submit(text, Some(caller.org)).await?;
     let mut review: serde_json::Value = serde_json::from_str(&stored.record.review)
         .map_err(|e| ApiError::internal(format!("review JSON: {e}")))?;
     review["ledger"] = serde_json::to_value(receipt).map_err(ApiError::internal)?;
@@ -205,6 +213,25 @@ async fn submit(State(service): Service, body: Bytes) -> Result<Response, ApiErr
         .into_response())
 }
 
+/// A stored proposal the caller may see; another organisation's is answered exactly as a
+/// missing one (`policy::decide_on`), so that existence does not leak.
+async fn visible(
+    service: &ProposalService,
+    caller: &Principal,
+    id: &str,
+) -> Result<StoredProposal, ApiError> {
+    let missing = || ApiError::from(AppError::NotFound(format!("proposal {id:?}")));
+    let p = service.store().proposal(id).await.map_err(|e| match e {
+        stackport_store::StoreError::NotFound(_) => missing(),
+        other => other.into(),
+    })?;
+    if decide_on(caller, Action::ReadProposal, p.record.owner_org.as_deref()).allowed() {
+        Ok(p)
+    } else {
+        Err(missing())
+    }
+}
+
 /// Stored proposals, by id, a page at a time.
 #[utoipa::path(
     get, path = "/v1/proposals", tag = "proposals", params(ListQuery),
@@ -215,6 +242,7 @@ async fn submit(State(service): Service, body: Bytes) -> Result<Response, ApiErr
 )]
 async fn list(
     State(service): Service,
+    Caller(caller): Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<ProposalListResponse>, ApiError> {
     let limit = q.limit.unwrap_or(DEFAULT_PAGE);
@@ -223,7 +251,12 @@ async fn list(
             "limit is {limit}; it must be between 1 and {MAX_PAGE}"
         )));
     }
-    let page = service.store().proposals(q.after.as_deref(), limit).await?;
+    // Commerce, the platform and auditors list every organisation's; others their own.
+    let owner = (!reads_across(&caller, Action::ReadProposals)).then_some(caller.org.as_str());
+    let page = service
+        .store()
+        .proposals(owner, q.after.as_deref(), limit)
+        .await?;
     let next_after = (page.len() == limit as usize)
         .then(|| page.last().map(|p| p.id.clone()))
         .flatten();
@@ -256,9 +289,10 @@ async fn list(
 )]
 async fn one(
     State(service): Service,
+    Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ProposalResponse>, ApiError> {
-    let p = service.store().proposal(&id).await?;
+    let p = visible(&service, &caller, &id).await?;
     let leaf = service.ledger().entry(p.ledger_index).await?;
     let parse = |what: &str, s: &str| {
         serde_json::from_str::<serde_json::Value>(s)
@@ -362,12 +396,13 @@ impl ReviewFormat {
 )]
 async fn review(
     State(service): Service,
+    Caller(caller): Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let format =
         ReviewFormat::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))?;
-    let stored = service.store().proposal(&id).await?;
+    let stored = visible(&service, &caller, &id).await?;
     if format == ReviewFormat::Json {
         return Ok((
             [(header::CONTENT_TYPE, "application/json")],
@@ -408,8 +443,10 @@ async fn review(
 )]
 async fn reevaluations(
     State(service): Service,
+    Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ReevaluationsResponse>, ApiError> {
+    visible(&service, &caller, &id).await?;
     let list = service.store().reevaluations(&id).await?;
     Ok(axum::Json(ReevaluationsResponse {
         proposal: id,

@@ -1,6 +1,8 @@
 //! The controls API end to end: the real server on a loopback socket, the built-in rulebook,
 //! the real ledger on SQLite and PostgreSQL (`STACKPORT_TEST_POSTGRES`).
 
+mod common;
+
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -9,6 +11,7 @@ use stackport_store::testing::for_each_backend;
 use stackport_store::Storage;
 
 struct Running {
+    token: String,
     base: String,
     _data: tempfile::TempDir,
 }
@@ -23,6 +26,7 @@ async fn start(store: Arc<dyn Storage>) -> Running {
     let ctx = ServerContext::new(store, config)
         .await
         .expect("server context");
+    let token = common::admin_token(&ctx).await;
     let router = app(ctx).await.expect("app builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -32,6 +36,7 @@ async fn start(store: Arc<dyn Storage>) -> Running {
         axum::serve(listener, router).await.expect("serve");
     });
     Running {
+        token,
         base: format!("http://{addr}"),
         _data: data,
     }
@@ -48,7 +53,7 @@ async fn classify_determine_and_rulebook_over_http() {
     for_each_backend(|db| async move {
         let store = db.open().await;
         let server = start(store).await;
-        let c = reqwest::Client::new();
+        let c = common::client(&server.token);
         let base = &server.base;
 
         let (s, v) = post(&c, format!("{base}/v1/classify"), json!({"item": {"catalog": "nvidia-h100-sxm"}, "date": "2025-09-01"})).await;

@@ -1,6 +1,8 @@
 //! The HTTP edge over loopback (issue 10, item 9): slow clients are cut off while others are
 //! served, oversized bodies get a readable 413, and every error has the JSON error shape.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -10,6 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 struct Running {
+    token: String,
     addr: std::net::SocketAddr,
     _data: tempfile::TempDir,
 }
@@ -28,6 +31,7 @@ async fn start(config: EdgeConfig) -> Running {
     )
     .await
     .expect("context");
+    let token = common::admin_token(&ctx).await;
     let app = app_with(ctx, &config).await.expect("app");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -39,7 +43,11 @@ async fn start(config: EdgeConfig) -> Running {
         config,
         std::future::pending::<()>(),
     ));
-    Running { addr, _data: data }
+    Running {
+        addr,
+        _data: data,
+        token,
+    }
 }
 
 /// Raises the soft limit of open files to the hard one: the test holds 1,000 sockets and the
@@ -86,21 +94,23 @@ async fn a_thousand_stalled_clients_are_closed_within_the_timeouts_while_others_
     let mut stalled = Vec::new();
     for i in 0..1000 {
         let mut s = TcpStream::connect(server.addr).await.expect("connect");
-        let part: &[u8] = match i % 4 {
+        // Authenticated, so that the handler waits for the body.
+        let auth = format!("Authorization: Bearer {}", server.token);
+        let part = match i % 4 {
             // Nothing at all.
-            0 => b"",
+            0 => String::new(),
             // Half a request head.
-            1 => b"POST /v1/determine HTTP/1.1\r\nHost: x\r\nContent-Ty",
+            1 => "POST /v1/determine HTTP/1.1\r\nHost: x\r\nContent-Ty".to_string(),
             // A whole head and a tenth of the body it announces.
-            2 => b"POST /v1/determine HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\": \"a\"",
+            2 => format!("POST /v1/determine HTTP/1.1\r\nHost: x\r\n{auth}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"id\": \"a\""),
             // A whole head of a request whose body never comes.
-            _ => b"POST /v1/screen HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n",
+            _ => format!("POST /v1/screen HTTP/1.1\r\nHost: x\r\n{auth}\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n"),
         };
-        s.write_all(part).await.expect("write");
+        s.write_all(part.as_bytes()).await.expect("write");
         stalled.push((i, s));
     }
     // Other clients are served meanwhile.
-    let client = reqwest::Client::new();
+    let client = common::client(&server.token);
     for _ in 0..20 {
         let t = Instant::now();
         let r = client
@@ -143,7 +153,7 @@ async fn a_thousand_stalled_clients_are_closed_within_the_timeouts_while_others_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_body_gets_a_readable_413_in_the_error_shape() {
     let server = start(EdgeConfig::default()).await;
-    let client = reqwest::Client::new();
+    let client = common::client(&server.token);
     // 24 MiB against the 2 MiB limit of /v1/determine, sent without Expect: 100-continue.
     let big = json!({"id": "x", "date": "2026-03-01", "item": {"catalog": "nvidia-h200"}, "destination": "FR",
         "pad": "x".repeat(24 << 20)});
@@ -168,7 +178,8 @@ async fn an_oversized_body_gets_a_readable_413_in_the_error_shape() {
     let body = vec![b' '; 12 << 20];
     let mut s = TcpStream::connect(server.addr).await.expect("connect");
     let head = format!(
-        "POST /v1/determine HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "POST /v1/determine HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        server.token,
         body.len()
     );
     s.write_all(head.as_bytes()).await.expect("head");
@@ -199,7 +210,7 @@ async fn an_oversized_body_gets_a_readable_413_in_the_error_shape() {
 async fn every_edge_error_has_the_json_error_shape() {
     let server = start(EdgeConfig::default()).await;
     let base = format!("http://{}", server.addr);
-    let c = reqwest::Client::new();
+    let c = common::client(&server.token);
     let cases = [
         (
             c.get(format!("{base}/v1/nothing-here")),
@@ -273,7 +284,7 @@ async fn every_edge_error_has_the_json_error_shape() {
 async fn the_document_lists_every_route_with_its_error_responses() {
     let server = start(EdgeConfig::default()).await;
     let base = format!("http://{}", server.addr);
-    let c = reqwest::Client::new();
+    let c = common::client(&server.token);
     let doc: Value = c
         .get(format!("{base}/openapi.json"))
         .send()

@@ -1,6 +1,8 @@
 //! The ledger over HTTP on a real socket: a client holding only the log's public key checks
 //! the checkpoint, an inclusion proof and a consistency proof without trusting the server.
 
+mod common;
+
 use std::sync::Arc;
 
 use stackport_ledger::checkpoint::Checkpoint;
@@ -29,6 +31,7 @@ async fn ledger_routes_prove_what_they_serve() {
         rulebook_dir: None,
     };
     let ctx = ServerContext::new(store, config).await.unwrap();
+    let token = common::admin_token(&ctx).await;
     let ledger = ctx.ledger.clone();
     let mut receipts = Vec::new();
     for i in 0..10 {
@@ -52,7 +55,7 @@ async fn ledger_routes_prove_what_they_serve() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let http = reqwest::Client::new();
+    let http = common::client(&token);
     let get = |path: &str| {
         let http = http.clone();
         let url = format!("{base}{path}");

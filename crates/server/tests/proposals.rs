@@ -5,6 +5,10 @@
 //! nothing; a new list snapshot re-reviews only the proposals whose parties it hits, and a new
 //! rule version re-decides stored reviews at start-up.
 
+mod common;
+
+use stackport_identity::{OrgKind, Role};
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -70,6 +74,10 @@ fn sample(id: &str) -> Value {
 
 /// A running server: its base URL and its data directory (the ledger's keys).
 struct Running {
+    /// A consortium's compliance officer (submits proposals).
+    token: String,
+    /// The platform's admin (reads the ledger, refreshes the lists).
+    admin: String,
     base: String,
     data: Arc<tempfile::TempDir>,
 }
@@ -88,6 +96,8 @@ async fn start(
     let ctx = ServerContext::new(store, config)
         .await
         .expect("server context");
+    let token = common::token_for(&ctx, OrgKind::Consortium, Role::ComplianceOfficer).await;
+    let admin = common::admin_token(&ctx).await;
     let router = app(ctx).await.expect("app builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -95,6 +105,8 @@ async fn start(
         axum::serve(listener, router).await.unwrap();
     });
     Running {
+        token,
+        admin,
         base: format!("http://{addr}"),
         data,
     }
@@ -152,7 +164,12 @@ async fn check_ledger(
     review_text: &str,
 ) -> Value {
     let base = &server.base;
-    let (s, entry) = get(c, format!("{base}/v1/ledger/entries/{index}")).await;
+    let _ = c;
+    let (s, entry) = get(
+        &common::client(&server.admin),
+        format!("{base}/v1/ledger/entries/{index}"),
+    )
+    .await;
     assert_eq!(s, 200, "{entry}");
     let canonical = entry["canonical"].as_str().unwrap();
     let leaf = merkle::leaf_hash(canonical.as_bytes());
@@ -211,7 +228,7 @@ async fn sample_proposals_are_reviewed_stored_recorded_and_served() {
         async move {
             let store = db.open().await;
             let server = start(store.clone(), Some(lists_dir()), None).await;
-            let c = reqwest::Client::new();
+            let c = common::client(&server.token);
             let base = server.base.clone();
 
             let mut receipts = Vec::new();
@@ -549,7 +566,7 @@ async fn a_new_snapshot_reevaluates_only_the_proposals_it_hits() {
         async move {
             let store = db.open().await;
             let server = start(store.clone(), Some(lists_dir()), None).await;
-            let c = reqwest::Client::new();
+            let c = common::client(&server.token);
             let base = server.base.clone();
 
             let mut r1 = sample("S01");
@@ -567,7 +584,12 @@ async fn a_new_snapshot_reevaluates_only_the_proposals_it_hits() {
 
             let snap_b = stackport_screening::parse::load_dir(b.path()).unwrap();
             let info_b = store.store_snapshot(&snap_b).await.unwrap();
-            let (s, refresh) = post_text(&c, format!("{base}/v1/lists/refresh"), "{}".into()).await;
+            let (s, refresh) = post_text(
+                &common::client(&server.admin),
+                format!("{base}/v1/lists/refresh"),
+                "{}".into(),
+            )
+            .await;
             assert_eq!(s, 200, "{refresh}");
             assert_eq!(refresh["switched"], true);
             let summary = &refresh["proposals"];
@@ -655,7 +677,12 @@ async fn a_new_snapshot_reevaluates_only_the_proposals_it_hits() {
 
             // Nothing left to compare: the next refresh does no proposal work.
             let size = store.ledger_size().await.unwrap();
-            let (_, again) = post_text(&c, format!("{base}/v1/lists/refresh"), "{}".into()).await;
+            let (_, again) = post_text(
+                &common::client(&server.admin),
+                format!("{base}/v1/lists/refresh"),
+                "{}".into(),
+            )
+            .await;
             assert_eq!(again["switched"], false);
             assert!(again["proposals"].is_null(), "{again}");
             assert_eq!(store.ledger_size().await.unwrap(), size);
@@ -670,7 +697,7 @@ async fn reviews_made_under_other_rules_are_decided_again_at_start_up() {
         let store = db.open().await;
         let data = Arc::new(tempfile::tempdir().unwrap());
         let server = start(store.clone(), Some(lists_dir()), Some(data.clone())).await;
-        let c = reqwest::Client::new();
+        let c = common::client(&server.token);
         for id in ["S01", "S02"] {
             let (s, r) = post_text(
                 &c,

@@ -1,6 +1,8 @@
 //! The screening API end to end: the real server on a loopback socket, the real list files, a
 //! real store on SQLite and on PostgreSQL (`STACKPORT_TEST_POSTGRES`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,6 +17,7 @@ fn lists_dir() -> PathBuf {
 
 /// A running server: its base URL and what must live as long as it.
 struct Running {
+    token: String,
     base: String,
     _data: tempfile::TempDir,
 }
@@ -29,6 +32,7 @@ async fn start(store: Arc<dyn Storage>, lists: Option<PathBuf>) -> Running {
     let ctx = ServerContext::new(store, config)
         .await
         .expect("server context");
+    let token = common::admin_token(&ctx).await;
     let router = app(ctx).await.expect("app builds");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -36,6 +40,7 @@ async fn start(store: Arc<dyn Storage>, lists: Option<PathBuf>) -> Running {
         axum::serve(listener, router).await.unwrap();
     });
     Running {
+        token,
         base: format!("http://{addr}"),
         _data: data,
     }
@@ -67,7 +72,7 @@ async fn screening_api_on_the_bundled_snapshot() {
         async move {
             let store = db.open().await;
             let server = start(store.clone(), Some(lists_dir())).await;
-            let c = reqwest::Client::new();
+            let c = common::client(&server.token);
             let base = &server.base;
 
             // The bundled snapshot was stored on first start and is in use.
@@ -395,7 +400,7 @@ async fn a_new_snapshot_is_swapped_in_and_stored_parties_are_rescreened() {
         async move {
             let store = db.open().await;
             let server = start(store.clone(), Some(a.path().to_path_buf())).await;
-            let c = reqwest::Client::new();
+            let c = common::client(&server.token);
             let base = &server.base;
 
             // A denied person screened while only snapshot A is loaded: no DPL hit possible.
@@ -500,7 +505,7 @@ async fn without_a_snapshot_screening_is_unavailable() {
     for_each_backend(|db| async move {
         let store = db.open().await;
         let server = start(store, None).await;
-        let c = reqwest::Client::new();
+        let c = common::client(&server.token);
         let (s, e) = post(
             &c,
             format!("{}/v1/screen", server.base),
@@ -566,8 +571,12 @@ async fn on_a_with_a_party(
     let info_a = store.store_snapshot(a).await.unwrap();
     store.mark_rescreened(info_a.id).await.unwrap();
     let server = start(store.clone(), None).await;
-    let (party, on) =
-        screen_party(&reqwest::Client::new(), &server.base, "ABDUL MAJID SAIDI").await;
+    let (party, on) = screen_party(
+        &common::client(&server.token),
+        &server.base,
+        "ABDUL MAJID SAIDI",
+    )
+    .await;
     assert_eq!(on, info_a.id);
     assert_eq!(
         store.party(&party).await.unwrap().last_snapshot_id,
@@ -584,7 +593,7 @@ async fn after_a_roll_back_parties_are_compared_from_the_snapshot_they_last_saw(
         let (a, b) = (a.clone(), b.clone());
         async move {
             let (store, server, info_a, party) = on_a_with_a_party(&db, &a).await;
-            let c = reqwest::Client::new();
+            let c = common::client(&server.token);
             let base = &server.base;
 
             // B adds the DPL: the party hits it.
@@ -648,7 +657,7 @@ async fn a_snapshot_never_compared_on_is_not_taken_as_what_parties_saw() {
         let (a, b) = (a.clone(), b.clone());
         async move {
             let (store, server, info_1, party) = on_a_with_a_party(&db, &a).await;
-            let c = reqwest::Client::new();
+            let c = common::client(&server.token);
             let base = &server.base;
 
             // Snapshots 2 and 3 are loaded before the server refreshes: the same content, both
@@ -680,7 +689,7 @@ async fn concurrent_single_screenings_share_commits_and_each_keeps_its_row_and_e
     for_each_backend(|db| async move {
         let store = db.open().await;
         let server = start(store.clone(), Some(lists_dir())).await;
-        let c = reqwest::Client::new();
+        let c = common::client(&server.token);
         let tasks: Vec<_> = (0..64)
             .map(|i| {
                 let (c, base) = (c.clone(), server.base.clone());

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 pub mod chips;
 mod error;
+pub mod identity;
 pub mod ledger;
 pub mod proposals;
 pub mod screening;
@@ -29,6 +30,7 @@ pub use chips::{
     ResolutionEntryFn, VerdictEntryFn, VerdictRecord,
 };
 pub use error::StoreError;
+pub use identity::{CredentialRecord, IdentityStore, Organisation, TokenRecord, User};
 pub use ledger::{AppendReceipt, GroupCommit, LedgerStore, StoredCheckpoint, StoredEntry};
 pub use proposals::{
     sha256_hex, ProposalKeys, ProposalRecord, ProposalStore, ProposalSummary, ReReview,
@@ -48,7 +50,7 @@ use std::str::FromStr;
 
 /// Everything the server and the CLI persist. One object, whichever database is behind it.
 pub trait Storage:
-    ScreeningStore + LedgerStore + ChipStore + ProposalStore + Send + Sync + 'static
+    ScreeningStore + LedgerStore + ChipStore + ProposalStore + IdentityStore + Send + Sync + 'static
 {
     /// Which backend this is, for logs and `/v1/health`.
     fn backend(&self) -> Backend;

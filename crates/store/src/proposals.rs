@@ -43,6 +43,9 @@ pub struct ProposalRecord {
     pub list_snapshot_id: i64,
     pub rulebook_version: String,
     pub program_rules_version: String,
+    /// The organisation that submitted it (`None`: stored before owners were recorded, the
+    /// platform's). A proposal is replaced under its id only by its own organisation.
+    pub owner_org: Option<String>,
 }
 
 /// A review to store with the ledger entry that records it.
@@ -74,6 +77,7 @@ pub struct StoredProposal {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProposalSummary {
     pub id: String,
+    pub owner_org: Option<String>,
     pub consortium: String,
     pub date: String,
     pub verdict: String,
@@ -192,9 +196,10 @@ pub trait ProposalStore {
     /// One proposal; [`StoreError::NotFound`] if there is none with that id.
     async fn proposal(&self, id: &str) -> Result<StoredProposal, StoreError>;
 
-    /// Stored proposals by id, after `after`, at most `limit`.
+    /// Stored proposals by id, after `after`, at most `limit`; only `owner`'s if given.
     async fn proposals(
         &self,
+        owner: Option<&str>,
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<ProposalSummary>, StoreError>;
@@ -269,8 +274,8 @@ fn to_json<T: Serialize + ?Sized>(what: &str, v: &T) -> Result<String, StoreErro
 }
 
 const SUMMARY_COLUMNS: &str =
-    "id, consortium, date, verdict, list_snapshot_id, ledger_index, created_at, updated_at";
-const PROPOSAL_COLUMNS: &str = "id, consortium, date, verdict, input, review, review_digest, parties, list_snapshot_id, checked_snapshot_id, rulebook_version, program_rules_version, ledger_index, created_at, updated_at";
+    "id, owner_org, consortium, date, verdict, list_snapshot_id, ledger_index, created_at, updated_at";
+const PROPOSAL_COLUMNS: &str = "id, consortium, date, verdict, input, review, review_digest, parties, list_snapshot_id, checked_snapshot_id, rulebook_version, program_rules_version, ledger_index, created_at, updated_at, owner_org";
 const REEVALUATION_COLUMNS: &str =
     "id, proposal_id, trigger_kind, from_version, to_version, changes, ledger_index, at";
 
@@ -288,6 +293,7 @@ macro_rules! proposal_store_impl {
             fn summary_row(r: &DbRow) -> Result<ProposalSummary, StoreError> {
                 Ok(ProposalSummary {
                     id: r.try_get("id")?,
+                    owner_org: r.try_get("owner_org")?,
                     consortium: r.try_get("consortium")?,
                     date: r.try_get("date")?,
                     verdict: r.try_get("verdict")?,
@@ -312,6 +318,7 @@ macro_rules! proposal_store_impl {
                         list_snapshot_id: r.try_get("list_snapshot_id")?,
                         rulebook_version: r.try_get("rulebook_version")?,
                         program_rules_version: r.try_get("program_rules_version")?,
+                        owner_org: r.try_get("owner_org")?,
                         id,
                     },
                     review_digest: r.try_get("review_digest")?,
@@ -377,16 +384,24 @@ macro_rules! proposal_store_impl {
                             .push_bind(r.program_rules_version.as_str())
                             .push_bind(index_bind(receipt.index)?)
                             .push_bind(at)
-                            .push_bind(at);
-                        // Stored again under the same id: replaced, created_at kept.
+                            .push_bind(at)
+                            .push_bind(r.owner_org.as_deref());
+                        // Stored again under the same id: replaced, created_at kept; only by
+                        // the organisation that stored it (no row comes back otherwise).
                         qb.push(
                             ") ON CONFLICT (id) DO UPDATE SET consortium = excluded.consortium, date = excluded.date, verdict = excluded.verdict, \
                              input = excluded.input, review = excluded.review, review_digest = excluded.review_digest, parties = excluded.parties, \
                              list_snapshot_id = excluded.list_snapshot_id, checked_snapshot_id = excluded.checked_snapshot_id, \
                              rulebook_version = excluded.rulebook_version, program_rules_version = excluded.program_rules_version, \
-                             ledger_index = excluded.ledger_index, updated_at = excluded.updated_at RETURNING created_at",
+                             ledger_index = excluded.ledger_index, updated_at = excluded.updated_at \
+                             WHERE proposals.owner_org IS NOT DISTINCT FROM excluded.owner_org RETURNING created_at",
                         );
-                        let created_at: i64 = qb.build().fetch_one(&mut *tx).await?.try_get(0)?;
+                        let Some(row) = qb.build().fetch_optional(&mut *tx).await? else {
+                            return Err(StoreError::Conflict(format!(
+                                "the proposal id {:?} is taken; choose another id", r.id
+                            )));
+                        };
+                        let created_at: i64 = row.try_get(0)?;
                         out.push((
                             StoredProposal {
                                 record: r.clone(),
@@ -410,9 +425,12 @@ macro_rules! proposal_store_impl {
                     proposal_row(&row)
                 }
 
-                async fn proposals(&self, after: Option<&str>, limit: u32) -> Result<Vec<ProposalSummary>, StoreError> {
+                async fn proposals(&self, owner: Option<&str>, after: Option<&str>, limit: u32) -> Result<Vec<ProposalSummary>, StoreError> {
                     let mut qb = Builder::new(format!("SELECT {SUMMARY_COLUMNS} FROM proposals"));
-                    page(&mut qb, false, after, limit);
+                    if let Some(owner) = owner {
+                        qb.push(" WHERE owner_org = ").push_bind(owner);
+                    }
+                    page(&mut qb, owner.is_some(), after, limit);
                     qb.build().fetch_all(&self.pool).await?.iter().map(summary_row).collect()
                 }
 

@@ -34,6 +34,7 @@ fn record(id: &str, verdict: &str, snapshot: i64) -> ProposalRecord {
         list_snapshot_id: snapshot,
         rulebook_version: "rb-1".into(),
         program_rules_version: "pr-1".into(),
+        owner_org: None,
     }
 }
 
@@ -116,7 +117,7 @@ async fn proposals_are_listed_and_their_party_keys_read_page_by_page() {
         let mut seen = Vec::new();
         let mut after: Option<String> = None;
         loop {
-            let page = store.proposals(after.as_deref(), 4).await.unwrap();
+            let page = store.proposals(None, after.as_deref(), 4).await.unwrap();
             if page.is_empty() {
                 break;
             }

@@ -268,6 +268,10 @@ pub struct LandmarkArgs {
     /// POST each measurement to this registry (base URL of `stackport serve`).
     #[arg(long)]
     post: Option<String>,
+    /// The API token --post sends (`Authorization: Bearer`): a platform operator's, from
+    /// `POST /v1/tokens`. Read from the environment so that it stays out of process listings.
+    #[arg(long, env = "STACKPORT_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     /// Publish each measurement to this NATS server's JetStream.
     #[arg(long)]
     nats: Option<String>,
@@ -466,11 +470,13 @@ pub fn landmark(a: LandmarkArgs) -> anyhow::Result<ExitCode> {
             if let Some(url) = &a.post {
                 let endpoint = format!("{}/v1/locate/measurements", url.trim_end_matches('/'));
                 let result = runtime.block_on(async {
-                    let r = http
+                    let mut req = http
                         .post(&endpoint)
-                        .json(&serde_json::json!({ "measurement": b64 }))
-                        .send()
-                        .await?;
+                        .json(&serde_json::json!({ "measurement": b64 }));
+                    if let Some(token) = &a.token {
+                        req = req.bearer_auth(token);
+                    }
+                    let r = req.send().await?;
                     let status = r.status().as_u16();
                     anyhow::Ok((
                         status,

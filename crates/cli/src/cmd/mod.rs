@@ -1,4 +1,5 @@
 //! One module per domain; each owns its subcommands' arguments and wiring.
+pub mod admin;
 pub mod bench;
 pub mod bundled;
 pub mod controls;

@@ -1,0 +1,110 @@
+//! Authentication and the route-level authorisation check, for every route at once.
+//!
+//! The middleware finds the route's [`Access`] in the policy's table
+//! (`stackport_identity::policy::ROUTES`) by method and path template: a public route passes;
+//! any other needs `Authorization: Bearer <token>` (401 `unauthenticated` without one, with
+//! `WWW-Authenticate: Bearer`), and the caller's role and organisation must be allowed the
+//! route's action (403 `forbidden`). The caller's [`Principal`] then rides on the request for
+//! the handlers, which pass it to the services for checks on single objects
+//! (`policy::decide_on`). No handler decides on roles itself.
+//!
+//! The token is never logged: the access log records the method, path, status and the
+//! principal's user id.
+
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use stackport_app::identity::IdentityService;
+use stackport_app::AppError;
+use stackport_identity::policy::{decide, route_access, Access, Decision, Principal};
+
+use crate::ApiError;
+
+/// The bearer token of a request, if it carries one.
+fn bearer(req: &Request) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    // RFC 9110 §11.1: the scheme is case-insensitive.
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn unauthenticated(message: &str) -> Response {
+    let mut r = ApiError::new("unauthenticated", message).into_response();
+    r.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    r
+}
+
+/// The middleware (`axum::middleware::from_fn_with_state`), layered on the matched routes.
+pub async fn authorise(
+    State(identity): State<Arc<IdentityService>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let Some(template) = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+    else {
+        // Not a route: the fallback answers route_not_found.
+        return next.run(req).await;
+    };
+    // axum answers HEAD with the GET handler, so HEAD needs what GET needs.
+    let method = if req.method() == axum::http::Method::HEAD {
+        "GET"
+    } else {
+        req.method().as_str()
+    };
+    let action = match route_access(method, &template) {
+        Some(Access::Public) => return next.run(req).await,
+        Some(Access::Needs(action)) => action,
+        // A method the path does not route: its method router answers 405. (Every routed
+        // method is in the table: the server does not start otherwise, see `app_with`.)
+        None => return next.run(req).await,
+    };
+    let Some(token) = bearer(&req) else {
+        return unauthenticated(
+            "this route needs a credential: send Authorization: Bearer <token>",
+        );
+    };
+    let now = stackport_store::timestamp::now_micros();
+    let principal = match identity.authenticate(token, now).await {
+        Ok(p) => p,
+        Err(AppError::Unauthenticated(m)) => return unauthenticated(&m),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    if decide(&principal, action) != Decision::Allow {
+        return ApiError::new(
+            "forbidden",
+            format!(
+                "the role {} in an organisation of kind {} may not do this ({action:?})",
+                principal.role, principal.org_kind
+            ),
+        )
+        .into_response();
+    }
+    req.extensions_mut().insert(principal);
+    next.run(req).await
+}
+
+/// The caller, for handlers: `Caller(principal)`.
+pub struct Caller(pub Principal);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Caller)
+            .ok_or_else(|| ApiError::internal("no principal on an authenticated route"))
+    }
+}

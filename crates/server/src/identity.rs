@@ -1,0 +1,313 @@
+//! Identity over HTTP: who am I, organisations, their users, and API tokens.
+//!
+//! Every route takes a credential; the policy (`stackport_identity::policy`) has decided the
+//! route's action before a handler runs, and the identity service decides again for the one
+//! organisation or token concerned. A token's secret appears in exactly one response, the one
+//! that creates it; listings show ids, labels, scopes and times only.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use stackport_app::identity::{IdentityService, NewToken, NewUser};
+use stackport_app::registry::rfc3339;
+use stackport_identity::{OrgKind, Role};
+use stackport_store::{Organisation, TokenRecord, User};
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::auth::Caller;
+use crate::error::{Json, Path as UrlPath};
+use crate::ApiError;
+
+#[derive(OpenApi)]
+#[openapi(
+    components(schemas(OrgView, UserView, TokenView, IssuedToken, Me, NewOrgRequest, NewUserRequest, NewTokenRequest, OrgKind, Role)),
+    tags((name = "identity", description = "Organisations, users, API tokens"))
+)]
+pub struct IdentityApi;
+
+/// An organisation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgView {
+    pub id: String,
+    pub name: String,
+    pub kind: OrgKind,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl From<Organisation> for OrgView {
+    fn from(o: Organisation) -> Self {
+        Self {
+            id: o.id,
+            name: o.name,
+            kind: o.kind,
+            created_at: rfc3339(o.created_at),
+        }
+    }
+}
+
+/// A user (never a password or its hash).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub org_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// Whether the user can log in with a password.
+    pub has_password: bool,
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled_at: Option<String>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        Self {
+            has_password: u.password_hash.is_some(),
+            id: u.id,
+            org_id: u.org_id,
+            email: u.email,
+            name: u.name,
+            role: u.role,
+            created_at: rfc3339(u.created_at),
+            disabled_at: u.disabled_at.map(rfc3339),
+        }
+    }
+}
+
+/// A token as listed: never its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    pub id: String,
+    pub user_id: String,
+    /// The token's scope.
+    pub role: Role,
+    pub label: String,
+    pub created_at: String,
+    pub expires_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+}
+
+impl From<TokenRecord> for TokenView {
+    fn from(t: TokenRecord) -> Self {
+        Self {
+            id: t.id,
+            user_id: t.user_id,
+            role: t.role,
+            label: t.label,
+            created_at: rfc3339(t.created_at),
+            expires_at: rfc3339(t.expires_at),
+            revoked_at: t.revoked_at.map(rfc3339),
+        }
+    }
+}
+
+/// A new token: `token` is its secret, shown this once and never again.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedToken {
+    /// Send as `Authorization: Bearer <token>`.
+    #[schema(example = "spt_…")]
+    pub token: String,
+    #[serde(flatten)]
+    pub record: TokenView,
+}
+
+/// The caller: user, organisation, and the scope of the credential used.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub user: UserView,
+    pub organisation: OrgView,
+    /// The role this request acts with (the token's scope).
+    pub role: Role,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrgRequest {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: String,
+    #[schema(value_type = OrgKind)]
+    pub kind: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserRequest {
+    #[schema(max_length = 254, pattern = r"^[^@\s]+@[^@\s]+$")]
+    pub email: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: String,
+    #[schema(value_type = Role)]
+    pub role: String,
+    /// For people who log in (argon2id-hashed); leave out for users of tokens only.
+    #[schema(min_length = 12, max_length = 256)]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTokenRequest {
+    /// What the token is for (`landmark lm-fra-1`, `ci`).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub label: String,
+    /// The scope: the user's role (default) or `auditor` (read only).
+    #[schema(value_type = Option<Role>)]
+    pub role: Option<String>,
+    /// Days until it expires; default 90.
+    #[schema(minimum = 1, maximum = 366)]
+    pub days: Option<u32>,
+    /// The user it is for (an admin, for a user of its organisation); default: the caller.
+    #[schema(max_length = 200)]
+    pub user_id: Option<String>,
+}
+
+fn role_of(text: &str) -> Result<Role, ApiError> {
+    text.parse().map_err(|e: stackport_identity::UnknownCode| {
+        ApiError::new("invalid_role", format!("role: {e}"))
+    })
+}
+
+fn now() -> i64 {
+    stackport_store::timestamp::now_micros()
+}
+
+type Identity = State<Arc<IdentityService>>;
+
+/// The caller's user and organisation.
+#[utoipa::path(get, path = "/v1/me", tag = "identity",
+    responses((status = 200, body = Me)))]
+async fn me(State(id): Identity, Caller(p): Caller) -> Result<axum::Json<Me>, ApiError> {
+    let (user, org) = id.me(&p).await?;
+    Ok(axum::Json(Me {
+        user: user.into(),
+        organisation: org.into(),
+        role: p.role,
+    }))
+}
+
+/// Every organisation (platform admins and auditors).
+#[utoipa::path(get, path = "/v1/orgs", tag = "identity",
+    responses((status = 200, body = Vec<OrgView>)))]
+async fn list_orgs(
+    State(id): Identity,
+    Caller(p): Caller,
+) -> Result<axum::Json<Vec<OrgView>>, ApiError> {
+    let orgs = id.organisations(&p).await?;
+    Ok(axum::Json(orgs.into_iter().map(OrgView::from).collect()))
+}
+
+/// Creates an organisation (platform admins).
+#[utoipa::path(post, path = "/v1/orgs", tag = "identity", request_body = NewOrgRequest,
+    responses((status = 201, body = OrgView), (status = 409, description = "the name is taken (conflict)")))]
+async fn create_org(
+    State(id): Identity,
+    Caller(p): Caller,
+    Json(req): Json<NewOrgRequest>,
+) -> Result<(StatusCode, axum::Json<OrgView>), ApiError> {
+    let kind: OrgKind = req
+        .kind
+        .parse()
+        .map_err(|e: stackport_identity::UnknownCode| {
+            ApiError::new("invalid_org_kind", format!("kind: {e}"))
+        })?;
+    let org = id.create_organisation(&p, &req.name, kind, now()).await?;
+    Ok((StatusCode::CREATED, axum::Json(org.into())))
+}
+
+/// The users of an organisation (its admins, the platform's admins, auditors).
+#[utoipa::path(get, path = "/v1/orgs/{id}/users", tag = "identity",
+    params(("id" = String, Path, description = "The organisation's id")),
+    responses((status = 200, body = Vec<UserView>)))]
+async fn list_users(
+    State(id): Identity,
+    Caller(p): Caller,
+    UrlPath(org): UrlPath<String>,
+) -> Result<axum::Json<Vec<UserView>>, ApiError> {
+    let users = id.users(&p, &org).await?;
+    Ok(axum::Json(users.into_iter().map(UserView::from).collect()))
+}
+
+/// Creates a user in an organisation (its admins, the platform's admins).
+#[utoipa::path(post, path = "/v1/orgs/{id}/users", tag = "identity", request_body = NewUserRequest,
+    params(("id" = String, Path, description = "The organisation's id")),
+    responses((status = 201, body = UserView), (status = 409, description = "the e-mail address is taken (conflict)")))]
+async fn create_user(
+    State(id): Identity,
+    Caller(p): Caller,
+    UrlPath(org): UrlPath<String>,
+    Json(req): Json<NewUserRequest>,
+) -> Result<(StatusCode, axum::Json<UserView>), ApiError> {
+    let new = NewUser {
+        role: role_of(&req.role)?,
+        email: req.email,
+        name: req.name,
+        password: req.password,
+    };
+    let user = id.create_user(&p, &org, &new, now()).await?;
+    Ok((StatusCode::CREATED, axum::Json(user.into())))
+}
+
+/// Issues an API token; its secret is in this response only.
+#[utoipa::path(post, path = "/v1/tokens", tag = "identity", request_body = NewTokenRequest,
+    responses((status = 201, body = IssuedToken)))]
+async fn issue_token(
+    State(id): Identity,
+    Caller(p): Caller,
+    Json(req): Json<NewTokenRequest>,
+) -> Result<(StatusCode, axum::Json<IssuedToken>), ApiError> {
+    let new = NewToken {
+        role: req.role.as_deref().map(role_of).transpose()?,
+        label: req.label,
+        days: req.days,
+        user_id: req.user_id,
+    };
+    let (record, token) = id.issue_token(&p, &new, now()).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(IssuedToken {
+            token: token.expose().to_string(),
+            record: record.into(),
+        }),
+    ))
+}
+
+/// The caller's own tokens (never their secrets).
+#[utoipa::path(get, path = "/v1/tokens", tag = "identity",
+    responses((status = 200, body = Vec<TokenView>)))]
+async fn list_tokens(
+    State(id): Identity,
+    Caller(p): Caller,
+) -> Result<axum::Json<Vec<TokenView>>, ApiError> {
+    let tokens = id.tokens(&p).await?;
+    Ok(axum::Json(
+        tokens.into_iter().map(TokenView::from).collect(),
+    ))
+}
+
+/// Revokes a token: the caller's own, or (an admin) one of a user of its organisation.
+#[utoipa::path(post, path = "/v1/tokens/{id}/revoke", tag = "identity",
+    params(("id" = String, Path, description = "The token's id (`tok_…`), not its secret")),
+    responses((status = 200, body = TokenView)))]
+async fn revoke_token(
+    State(id): Identity,
+    Caller(p): Caller,
+    UrlPath(token): UrlPath<String>,
+) -> Result<axum::Json<TokenView>, ApiError> {
+    Ok(axum::Json(id.revoke_token(&p, &token, now()).await?.into()))
+}
+
+/// The identity routes over the identity service.
+pub fn router(identity: Arc<IdentityService>) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(list_orgs, create_org))
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(issue_token, list_tokens))
+        .routes(routes!(revoke_token))
+        .with_state(identity)
+}
