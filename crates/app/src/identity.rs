@@ -182,16 +182,21 @@ impl IdentityService {
         })
     }
 
-    /// The principal of a bearer token, or [`AppError::Unauthenticated`]; the same message
-    /// whatever was wrong with it, so that a caller learns nothing about other tokens.
-    pub async fn authenticate(&self, bearer: &str, now_micros: i64) -> Result<Principal, AppError> {
+    /// The principal of a bearer token and the token's id, or [`AppError::Unauthenticated`];
+    /// the same message whatever was wrong with it, so that a caller learns nothing about
+    /// other tokens.
+    pub async fn authenticate(
+        &self,
+        bearer: &str,
+        now_micros: i64,
+    ) -> Result<(Principal, String), AppError> {
         let refused = || AppError::Unauthenticated("the credential is not valid".into());
         let token = ApiToken::parse(bearer).map_err(|_| refused())?;
         let hash = token.hash();
         if let Some(c) = self.cache.read().expect("cache lock").get(&hash) {
             if c.read_at.elapsed() < Duration::from_secs(CACHE_SECONDS) {
                 return if now_micros < c.expires_at {
-                    Ok(c.principal.clone())
+                    Ok((c.principal.clone(), c.token_id.clone()))
                 } else {
                     Err(refused())
                 };
@@ -221,12 +226,12 @@ impl IdentityService {
             hash,
             Cached {
                 principal: principal.clone(),
-                token_id: c.token.id,
+                token_id: c.token.id.clone(),
                 expires_at: c.token.expires_at,
                 read_at: Instant::now(),
             },
         );
-        Ok(principal)
+        Ok((principal, c.token.id))
     }
 
     pub async fn organisations(&self, _p: &Principal) -> Result<Vec<Organisation>, AppError> {

@@ -240,6 +240,8 @@ fn bootstrap(db: &TestDb, workdir: &Path) -> Result<String, String> {
 struct Server {
     child: std::process::Child,
     base: String,
+    /// Everything the server wrote to standard error.
+    log: Arc<std::sync::Mutex<String>>,
 }
 
 impl Server {
@@ -247,7 +249,12 @@ impl Server {
         let mut cmd = bin();
         cmd.args(["serve", "--addr", "127.0.0.1:0"])
             .current_dir(workdir)
-            .env("STACKPORT_LISTS", lists_dir());
+            .env("STACKPORT_LISTS", lists_dir())
+            // The access log and the server's own debug events, to check that no secret is in them.
+            .env(
+                "RUST_LOG",
+                "info,stackport=debug,stackport_server=debug,stackport_app=debug",
+            );
         if db.label() == "postgres" {
             cmd.env("DATABASE_URL", &db.url);
         }
@@ -258,18 +265,22 @@ impl Server {
             .expect("start stackport serve");
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let log = Arc::new(std::sync::Mutex::new(String::new()));
+        let kept = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(url) = line.split("listening on ").nth(1) {
                     let _ = tx.send(url.trim().to_string());
                 }
-                eprintln!("[serve] {line}");
+                let mut kept = kept.lock().unwrap();
+                kept.push_str(&line);
+                kept.push('\n');
             }
         });
         let base = rx
             .recv_timeout(Duration::from_secs(120))
             .expect("the server announces its address");
-        Server { child, base }
+        Server { child, base, log }
     }
 
     /// SIGTERM, then the exit status.
@@ -317,6 +328,32 @@ async fn serve_end_to_end() {
         assert_eq!(r.status(), 401);
         assert_eq!(anonymous.get(format!("{base}/v1/health")).send().await.unwrap().status(), 200);
         let me: Value = c.get(format!("{base}/v1/me")).send().await.unwrap().json().await.unwrap();
+        // A user with a password and a token of its own: neither secret is in any later
+        // response nor in the server's log.
+        let org = me["organisation"]["id"].as_str().unwrap().to_string();
+        let password = "correct horse battery staple";
+        let r = c.post(format!("{base}/v1/orgs/{org}/users")).json(&json!({"email": "Officer@Example.org", "name": "An Officer", "role": "compliance officer", "password": password})).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let user: Value = r.json().await.unwrap();
+        assert_eq!((user["email"].as_str(), user["role"].as_str(), user["has_password"].as_bool()), (Some("officer@example.org"), Some("compliance_officer"), Some(true)), "{user}");
+        let r = c.post(format!("{base}/v1/tokens")).json(&json!({"label": "officer script", "user_id": user["id"]})).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let issued: Value = r.json().await.unwrap();
+        let officer_token = issued["token"].as_str().unwrap().to_string();
+        let officer = common::authed(&officer_token, Duration::from_secs(60));
+        let me2: Value = officer.get(format!("{base}/v1/me")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(me2["user"]["email"], "officer@example.org");
+        let mut later = String::new();
+        for url in [format!("{base}/v1/tokens"), format!("{base}/v1/orgs/{org}/users"), format!("{base}/v1/me")] {
+            for client in [&c, &officer] {
+                later.push_str(&client.get(&url).send().await.unwrap().text().await.unwrap());
+            }
+        }
+        assert!(later.contains(issued["id"].as_str().unwrap()), "the token is listed by id: {later}");
+        for secret in [token.as_str(), officer_token.as_str(), password, "$argon2id$"] {
+            assert!(!later.contains(secret), "a secret in a response: {secret}");
+        }
+        let secrets = [token.clone(), officer_token.clone(), password.to_string()];
         assert_eq!((me["role"].as_str(), me["organisation"]["kind"].as_str()), (Some("admin"), Some("platform")), "{me}");
 
         let r: Value = c.get(format!("{base}/v1/lists")).send().await.unwrap().json().await.unwrap();
@@ -350,8 +387,17 @@ async fn serve_end_to_end() {
         assert!(doc["openapi"].as_str().unwrap().starts_with("3.1."));
         assert!(doc["paths"]["/v1/screen"]["post"].is_object() && doc["paths"]["/v1/lists"]["get"].is_object());
 
+        let server_log = server.log.clone();
         let status = server.stop();
         assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+        // The reader thread sees the end of the stream once the process has exited.
+        std::thread::sleep(Duration::from_millis(200));
+        let log = server_log.lock().unwrap().clone();
+        assert!(log.contains("stackport::access"), "the access log is on: {log}");
+        assert!(log.contains(me["user"]["id"].as_str().unwrap()), "the access log names the user");
+        for secret in &secrets {
+            assert!(!log.contains(secret.as_str()), "a secret in the server's log");
+        }
 
         // A second start finds the snapshot already stored and the results kept.
         let server = Server::start(&db, work.path());

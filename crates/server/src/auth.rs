@@ -71,8 +71,8 @@ pub async fn authorise(
         );
     };
     let now = stackport_store::timestamp::now_micros();
-    let principal = match identity.authenticate(token, now).await {
-        Ok(p) => p,
+    let (principal, token_id) = match identity.authenticate(token, now).await {
+        Ok(found) => found,
         Err(AppError::Unauthenticated(m)) => return unauthenticated(&m),
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -86,9 +86,22 @@ pub async fn authorise(
         )
         .into_response();
     }
+    let user = AuthenticatedUser(principal.user.clone());
     req.extensions_mut().insert(principal);
-    next.run(req).await
+    req.extensions_mut().insert(CredentialId(token_id));
+    let mut resp = next.run(req).await;
+    // For the access log (`edge`), which sees the response, not the request.
+    resp.extensions_mut().insert(user);
+    resp
 }
+
+/// The user id of an authenticated request, on its response (for the access log).
+#[derive(Debug, Clone)]
+pub struct AuthenticatedUser(pub String);
+
+/// The id (`tok_…`) of the token that authenticated the request.
+#[derive(Debug, Clone)]
+pub struct CredentialId(pub String);
 
 /// The caller, for handlers: `Caller(principal)`.
 pub struct Caller(pub Principal);

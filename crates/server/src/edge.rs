@@ -9,7 +9,7 @@
 //!   `request_timeout`); it answers an oversized body with 413 `body_too_large` after reading
 //!   and discarding the rest of it (bounded), so that a client that sent the body without
 //!   `Expect: 100-continue` reads the answer instead of a reset connection; and it writes one
-//!   structured access-log event per request (method, route template, status, duration, bytes;
+//!   structured access-log event per request (method, route template, status, user id, duration, bytes;
 //!   never the query string, headers or body, which may hold names of parties or secrets).
 
 use std::future::Future;
@@ -168,11 +168,17 @@ async fn edge(
         }
     }
     let status = resp.status().as_u16();
+    // Who, by user id: never the credential itself.
+    let user = resp
+        .extensions()
+        .get::<crate::auth::AuthenticatedUser>()
+        .map(|u| u.0.clone());
     tracing::info!(
         target: "stackport::access",
         method = %method,
         route = route.as_deref().unwrap_or("unmatched"),
         status,
+        user = user.as_deref().unwrap_or("-"),
         duration_ms = start.elapsed().as_secs_f64() * 1000.0,
         request_bytes = read.load(std::sync::atomic::Ordering::Relaxed),
         "request"

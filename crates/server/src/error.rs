@@ -33,6 +33,7 @@ pub const CODES: &[(&str, u16, &str)] = &[
     ("forbidden", 403, "the caller's role or organisation may not perform this action"),
     ("conflict", 409, "the request contradicts what is stored (a name or e-mail address taken)"),
     ("proposal_id_taken", 409, "another organisation stored a proposal under this id; choose another id"),
+    ("cannot_revoke_own_credential", 409, "a token cannot revoke itself; revoke it with another credential"),
     ("already_bootstrapped", 409, "the database has its first organisation and admin already"),
     ("invalid_role", 400, "a role outside the vocabulary, or a token scope wider than its user's role"),
     ("invalid_org_kind", 400, "an organisation kind outside the vocabulary"),

@@ -254,7 +254,7 @@ async fn create_user(
 
 /// Issues an API token; its secret is in this response only.
 #[utoipa::path(post, path = "/v1/tokens", tag = "identity", request_body = NewTokenRequest,
-    responses((status = 201, body = IssuedToken)))]
+    responses((status = 201, body = IssuedToken), (status = 404, description = "not_found: no user `user_id` that the caller manages")))]
 async fn issue_token(
     State(id): Identity,
     Caller(p): Caller,
@@ -292,12 +292,21 @@ async fn list_tokens(
 /// Revokes a token: the caller's own, or (an admin) one of a user of its organisation.
 #[utoipa::path(post, path = "/v1/tokens/{id}/revoke", tag = "identity",
     params(("id" = String, Path, description = "The token's id (`tok_…`), not its secret")),
-    responses((status = 200, body = TokenView)))]
+    responses((status = 200, body = TokenView), (status = 409, description = "cannot_revoke_own_credential: the token of this request; revoke it with another credential")))]
 async fn revoke_token(
     State(id): Identity,
     Caller(p): Caller,
+    axum::Extension(used): axum::Extension<crate::auth::CredentialId>,
     UrlPath(token): UrlPath<String>,
 ) -> Result<axum::Json<TokenView>, ApiError> {
+    // A credential does not revoke itself: a script or a fuzzer would lock its caller out by
+    // accident; another of the caller's tokens, or an admin's, revokes it.
+    if used.0 == token {
+        return Err(ApiError::new(
+            "cannot_revoke_own_credential",
+            format!("token {token:?} is the credential of this request; revoke it with another"),
+        ));
+    }
     Ok(axum::Json(id.revoke_token(&p, &token, now()).await?.into()))
 }
 
