@@ -15,8 +15,8 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use stackport_identity::policy::{decide_on, Action, Decision, Denial, Principal};
-use stackport_identity::{new_id, password, ApiToken, OrgKind, Role, TokenHash};
-use stackport_store::{Organisation, Storage, TokenRecord, User};
+use stackport_identity::{new_id, password, ApiToken, OrgKind, Role, SessionSecret, TokenHash};
+use stackport_store::{Organisation, SessionRecord, Storage, StoreError, TokenRecord, User};
 
 use crate::AppError;
 
@@ -26,6 +26,10 @@ pub const CACHE_SECONDS: u64 = 10;
 pub const DEFAULT_TOKEN_DAYS: u32 = 90;
 /// Longest lifetime a token may be given.
 pub const MAX_TOKEN_DAYS: u32 = 366;
+/// How long a login session lasts (absolute: OWASP Session Management Cheat Sheet suggests
+/// 4 to 8 hours of idle and a bounded absolute timeout for sensitive applications; one working
+/// day here).
+pub const SESSION_HOURS: i64 = 12;
 /// Bounds on names, labels and addresses.
 pub const MAX_NAME_LEN: usize = 200;
 
@@ -66,6 +70,7 @@ pub struct NewToken {
 #[derive(Clone)]
 struct Cached {
     principal: Principal,
+    /// The token's id, or `session` for a login session.
     token_id: String,
     expires_at: i64,
     read_at: Instant,
@@ -406,10 +411,117 @@ impl IdentityService {
         Ok(revoked)
     }
 
+    /// Logs a person in with e-mail address and password: a new session whose secret goes in
+    /// the browser's cookie. Every failure answers alike ([`AppError::Unauthenticated`]), and
+    /// an unknown address costs the same argon2id verification as a wrong password, so that
+    /// neither the answer nor its timing tells which addresses exist.
+    pub async fn login(
+        &self,
+        email: &str,
+        password_text: &str,
+        now_micros: i64,
+    ) -> Result<(SessionSecret, SessionRecord, User, Organisation), AppError> {
+        let refused =
+            || AppError::Unauthenticated("the e-mail address or the password is wrong".into());
+        let email = email.trim().to_lowercase();
+        let user = match self.store.user_by_email(&email).await {
+            Ok(u) => Some(u),
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let stored = user
+            .as_ref()
+            .filter(|u| u.disabled_at.is_none())
+            .and_then(|u| u.password_hash.clone());
+        let against = stored
+            .clone()
+            .unwrap_or_else(|| equaliser_hash().to_string());
+        let presented = password_text.to_string();
+        let matches =
+            tokio::task::spawn_blocking(move || password::verify(&presented, &against)).await?;
+        let (Some(user), Some(_), Ok(true)) = (user, stored, matches) else {
+            return Err(refused());
+        };
+        let secret = SessionSecret::generate();
+        let session = SessionRecord {
+            hash: secret.hash().as_str().to_string(),
+            user_id: user.id.clone(),
+            created_at: now_micros,
+            expires_at: now_micros + SESSION_HOURS * 3_600_000_000,
+            revoked_at: None,
+        };
+        let org = self.store.organisation(&user.org_id).await?;
+        self.store.create_session(&session).await?;
+        Ok((secret, session, user, org))
+    }
+
+    /// The principal of a session cookie's secret (with the parsed secret, for the CSRF
+    /// check), or [`AppError::Unauthenticated`].
+    pub async fn authenticate_session(
+        &self,
+        cookie: &str,
+        now_micros: i64,
+    ) -> Result<(Principal, SessionSecret), AppError> {
+        let refused = || AppError::Unauthenticated("the session is not valid; log in again".into());
+        let secret = SessionSecret::parse(cookie).map_err(|_| refused())?;
+        let hash = secret.hash();
+        if let Some(c) = self.cache.read().expect("cache lock").get(&hash) {
+            if c.read_at.elapsed() < Duration::from_secs(CACHE_SECONDS) {
+                return if now_micros < c.expires_at {
+                    Ok((c.principal.clone(), secret))
+                } else {
+                    Err(refused())
+                };
+            }
+        }
+        let Some(c) = self.store.session_credential(hash.as_str()).await? else {
+            return Err(refused());
+        };
+        if c.session.revoked_at.is_some()
+            || c.user.disabled_at.is_some()
+            || now_micros >= c.session.expires_at
+        {
+            return Err(refused());
+        }
+        let principal = Principal {
+            user: c.user.id,
+            org: c.org.id,
+            org_kind: c.org.kind,
+            role: c.user.role,
+        };
+        self.cache.write().expect("cache lock").insert(
+            hash,
+            Cached {
+                principal: principal.clone(),
+                token_id: "session".into(),
+                expires_at: c.session.expires_at,
+                read_at: Instant::now(),
+            },
+        );
+        Ok((principal, secret))
+    }
+
+    /// Ends a session (logout); its cookie no longer authenticates, on this instance at once.
+    pub async fn logout(&self, secret: &SessionSecret, now_micros: i64) -> Result<(), AppError> {
+        let hash = secret.hash();
+        self.store.revoke_session(hash.as_str(), now_micros).await?;
+        self.cache.write().expect("cache lock").remove(&hash);
+        Ok(())
+    }
+
     /// The caller's user and organisation.
     pub async fn me(&self, p: &Principal) -> Result<(User, Organisation), AppError> {
         let user = self.store.user(&p.user).await?;
         let org = self.store.organisation(&p.org).await?;
         Ok((user, org))
     }
+}
+
+/// A password hash that no password was chosen for, verified against when a login names no
+/// user, so that unknown addresses take as long as wrong passwords.
+fn equaliser_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        password::hash(&new_id("equaliser")).expect("a 42-character password is accepted")
+    })
 }

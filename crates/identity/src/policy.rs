@@ -38,6 +38,8 @@ pub enum Action {
     /// Create users, issue and revoke tokens for others, in one organisation
     /// ([`decide_on`] with that organisation).
     ManageUsers,
+    /// End one's own login session.
+    EndSession,
     /// Issue or revoke one's own tokens.
     ManageOwnTokens,
     ReadOwnTokens,
@@ -98,6 +100,9 @@ pub enum Access {
     Public,
     /// An authenticated caller allowed this action.
     Needs(Action),
+    /// The credential is in the body: a password login, which the handler checks itself and
+    /// answers 401 (`unauthenticated`) however it fails.
+    Login,
 }
 
 /// Every route of the API, `(method, path template as in the OpenAPI document, access)`.
@@ -111,6 +116,8 @@ pub const ROUTES: &[(&str, &str, Access)] = {
         ("GET", "/openapi.json", Public),
         ("GET", "/metrics", Needs(ReadMetrics)),
         ("GET", "/v1/me", Needs(ReadSelf)),
+        ("POST", "/v1/login", Access::Login),
+        ("POST", "/v1/logout", Needs(EndSession)),
         ("GET", "/v1/orgs", Needs(ReadOrganisations)),
         ("POST", "/v1/orgs", Needs(ManageOrganisations)),
         ("GET", "/v1/orgs/{id}/users", Needs(ReadUsers)),
@@ -181,6 +188,7 @@ impl Action {
         !matches!(
             self,
             ReadSelf
+                | EndSession
                 | ReadOrganisations
                 | ReadUsers
                 | ReadOwnTokens
@@ -224,7 +232,7 @@ pub fn decide(p: &Principal, action: Action) -> Decision {
     let platform = p.org_kind == OrgKind::Platform;
     let proposer = matches!(p.org_kind, OrgKind::Consortium | OrgKind::Exporter);
     allow(match action {
-        ReadSelf | ManageOwnTokens | ReadOwnTokens => true,
+        ReadSelf | EndSession | ManageOwnTokens | ReadOwnTokens => true,
         ManageOrganisations => platform && p.role == Admin,
         ReadOrganisations => (platform && p.role == Admin) || p.org_kind == OrgKind::Auditor,
         // Which organisation is decided by `decide_on`; here: an admin somewhere.

@@ -2,7 +2,9 @@
 //!
 //! The middleware finds the route's [`Access`] in the policy's table
 //! (`stackport_identity::policy::ROUTES`) by method and path template: a public route passes;
-//! any other needs `Authorization: Bearer <token>` (401 `unauthenticated` without one, with
+//! any other needs `Authorization: Bearer <token>` or the session cookie of a password login
+//! ([`SESSION_COOKIE`]; a state change made with it also needs the session's CSRF token in
+//! [`CSRF_HEADER`], else 403 `csrf_failed`) (401 `unauthenticated` without a credential, with
 //! `WWW-Authenticate: Bearer`), and the caller's role and organisation must be allowed the
 //! route's action (403 `forbidden`). The caller's [`Principal`] then rides on the request for
 //! the handlers, which pass it to the services for checks on single objects
@@ -29,6 +31,29 @@ fn bearer(req: &Request) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     // RFC 9110 §11.1: the scheme is case-insensitive.
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The cookie of a login session. `__Host-`: only set with `Secure`, for `/`, without a
+/// `Domain` (RFC 6265bis §4.1.3.2), so no other host or path can plant or read it.
+pub const SESSION_COOKIE: &str = "__Host-stackport_session";
+/// The header a state change made with a session cookie carries its CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The login session of the request, when a cookie authenticated it.
+#[derive(Debug, Clone)]
+pub struct SessionInUse(pub stackport_identity::SessionSecret);
+
+/// The session cookie's value, if the request carries one.
+fn session_cookie(req: &Request) -> Option<&str> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == SESSION_COOKIE).then_some(value.trim())
+        })
 }
 
 fn unauthenticated(message: &str) -> Response {
@@ -59,22 +84,48 @@ pub async fn authorise(
         req.method().as_str()
     };
     let action = match route_access(method, &template) {
-        Some(Access::Public) => return next.run(req).await,
+        Some(Access::Public | Access::Login) => return next.run(req).await,
         Some(Access::Needs(action)) => action,
         // A method the path does not route: its method router answers 405. (Every routed
         // method is in the table: the server does not start otherwise, see `app_with`.)
         None => return next.run(req).await,
     };
-    let Some(token) = bearer(&req) else {
-        return unauthenticated(
-            "this route needs a credential: send Authorization: Bearer <token>",
-        );
-    };
     let now = stackport_store::timestamp::now_micros();
-    let (principal, token_id) = match identity.authenticate(token, now).await {
-        Ok(found) => found,
-        Err(AppError::Unauthenticated(m)) => return unauthenticated(&m),
-        Err(e) => return ApiError::from(e).into_response(),
+    let mut session = None;
+    let (principal, token_id) = if let Some(token) = bearer(&req) {
+        match identity.authenticate(token, now).await {
+            Ok(found) => found,
+            Err(AppError::Unauthenticated(m)) => return unauthenticated(&m),
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    } else if let Some(cookie) = session_cookie(&req) {
+        let (principal, secret) = match identity.authenticate_session(cookie, now).await {
+            Ok(found) => found,
+            Err(AppError::Unauthenticated(m)) => return unauthenticated(&m),
+            Err(e) => return ApiError::from(e).into_response(),
+        };
+        // A cookie is sent by the browser whoever made it send the request: a state change
+        // must also carry the session's CSRF token, which another site cannot read.
+        if !req.method().is_safe() {
+            let presented = req
+                .headers()
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !secret.csrf_matches(presented) {
+                return ApiError::new(
+                    "csrf_failed",
+                    format!("a state change with a session cookie needs its {CSRF_HEADER} header (from POST /v1/login or GET /v1/me)"),
+                )
+                .into_response();
+            }
+        }
+        session = Some(SessionInUse(secret));
+        (principal, "session".to_string())
+    } else {
+        return unauthenticated(
+            "this route needs a credential: send Authorization: Bearer <token>, or log in",
+        );
     };
     if decide(&principal, action) != Decision::Allow {
         return ApiError::new(
@@ -87,6 +138,9 @@ pub async fn authorise(
         .into_response();
     }
     let user = AuthenticatedUser(principal.user.clone());
+    if let Some(session) = session {
+        req.extensions_mut().insert(session);
+    }
     req.extensions_mut().insert(principal);
     req.extensions_mut().insert(CredentialId(token_id));
     let mut resp = next.run(req).await;

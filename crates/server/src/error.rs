@@ -31,6 +31,7 @@ pub const CODES: &[(&str, u16, &str)] = &[
     ("not_found", 404, "the requested object does not exist, or belongs to an organisation the caller may not see (answered alike)"),
     ("unauthenticated", 401, "no credential, or one that is malformed, unknown, expired or revoked: send `Authorization: Bearer <token>`"),
     ("forbidden", 403, "the caller's role or organisation may not perform this action"),
+    ("csrf_failed", 403, "a state change authenticated by a session cookie without the session's X-CSRF-Token header"),
     ("conflict", 409, "the request contradicts what is stored (a name or e-mail address taken)"),
     ("proposal_id_taken", 409, "another organisation stored a proposal under this id; choose another id"),
     ("cannot_revoke_own_credential", 409, "a token cannot revoke itself; revoke it with another credential"),

@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use stackport_app::identity::{IdentityService, NewToken, NewUser};
 use stackport_app::registry::rfc3339;
@@ -17,13 +18,13 @@ use stackport_store::{Organisation, TokenRecord, User};
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::Caller;
-use crate::error::{Json, Path as UrlPath};
+use crate::auth::{Caller, SessionInUse, SESSION_COOKIE};
+use crate::error::{Bytes, Json, Path as UrlPath};
 use crate::ApiError;
 
 #[derive(OpenApi)]
 #[openapi(
-    components(schemas(OrgView, UserView, TokenView, IssuedToken, Me, NewOrgRequest, NewUserRequest, NewTokenRequest, OrgKind, Role)),
+    components(schemas(OrgView, UserView, TokenView, IssuedToken, Me, LoginRequest, LoginResponse, NewOrgRequest, NewUserRequest, NewTokenRequest, OrgKind, Role)),
     tags((name = "identity", description = "Organisations, users, API tokens"))
 )]
 pub struct IdentityApi;
@@ -124,6 +125,29 @@ pub struct Me {
     pub organisation: OrgView,
     /// The role this request acts with (the token's scope).
     pub role: Role,
+    /// With a session cookie: the CSRF token every state change must send in `X-CSRF-Token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csrf_token: Option<String>,
+}
+
+/// A password login.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    #[schema(max_length = 254)]
+    pub email: String,
+    #[schema(max_length = 256)]
+    pub password: String,
+}
+
+/// A session begun: the cookie is set; `csrf_token` goes in `X-CSRF-Token` on every state
+/// change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub user: UserView,
+    pub organisation: OrgView,
+    pub csrf_token: String,
+    /// RFC 3339; the session ends then whatever happens.
+    pub expires_at: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -181,13 +205,82 @@ type Identity = State<Arc<IdentityService>>;
 /// The caller's user and organisation.
 #[utoipa::path(get, path = "/v1/me", tag = "identity",
     responses((status = 200, body = Me)))]
-async fn me(State(id): Identity, Caller(p): Caller) -> Result<axum::Json<Me>, ApiError> {
+async fn me(
+    State(id): Identity,
+    Caller(p): Caller,
+    session: Option<axum::Extension<SessionInUse>>,
+) -> Result<axum::Json<Me>, ApiError> {
     let (user, org) = id.me(&p).await?;
     Ok(axum::Json(Me {
         user: user.into(),
         organisation: org.into(),
         role: p.role,
+        csrf_token: session.map(|s| s.0 .0.csrf_token()),
     }))
+}
+
+/// Logs a person in: sets the session cookie (`__Host-stackport_session`: Secure, HttpOnly,
+/// SameSite=Strict) and answers the session's CSRF token. Any failure, a missing or malformed
+/// body included, is 401 `unauthenticated`, alike for unknown addresses and wrong passwords.
+#[utoipa::path(post, path = "/v1/login", tag = "identity", request_body = LoginRequest,
+    security(()),
+    responses(
+        (status = 200, body = LoginResponse, headers(("set-cookie" = String, description = "__Host-stackport_session=…; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=43200"))),
+        (status = 401, description = "unauthenticated: the e-mail address or the password is wrong, or the body is not {email, password}"),
+    ))]
+async fn login(State(id): Identity, Bytes(body): Bytes) -> Result<Response, ApiError> {
+    let refused = || {
+        ApiError::new(
+            "unauthenticated",
+            "send {\"email\": …, \"password\": …} of a user with a password",
+        )
+    };
+    let req: LoginRequest = serde_json::from_slice(&body).map_err(|_| refused())?;
+    let (secret, session, user, org) = id.login(&req.email, &req.password, now()).await?;
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={}",
+        secret.expose(),
+        stackport_app::identity::SESSION_HOURS * 3600
+    );
+    let body = LoginResponse {
+        csrf_token: secret.csrf_token(),
+        expires_at: rfc3339(session.expires_at),
+        user: user.into(),
+        organisation: org.into(),
+    };
+    let mut resp = axum::Json(body).into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(ApiError::internal)?,
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+/// Ends the login session of this request's cookie and clears the cookie.
+#[utoipa::path(post, path = "/v1/logout", tag = "identity",
+    responses((status = 204, description = "The session is ended"),
+        (status = 400, description = "invalid_request: the request was not made with a session cookie (revoke a token with POST /v1/tokens/{id}/revoke)")))]
+async fn logout(
+    State(id): Identity,
+    session: Option<axum::Extension<SessionInUse>>,
+) -> Result<Response, ApiError> {
+    let Some(axum::Extension(SessionInUse(secret))) = session else {
+        return Err(ApiError::bad_request(
+            "logout ends a login session; this request carries a token (revoke it with POST /v1/tokens/{id}/revoke)",
+        ));
+    };
+    id.logout(&secret, now()).await?;
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&format!(
+            "{SESSION_COOKIE}=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0"
+        ))
+        .map_err(ApiError::internal)?,
+    );
+    Ok(resp)
 }
 
 /// Every organisation (platform admins and auditors).
@@ -314,6 +407,8 @@ async fn revoke_token(
 pub fn router(identity: Arc<IdentityService>) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(me))
+        .routes(routes!(login))
+        .routes(routes!(logout))
         .routes(routes!(list_orgs, create_org))
         .routes(routes!(list_users, create_user))
         .routes(routes!(issue_token, list_tokens))

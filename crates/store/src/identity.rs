@@ -1,4 +1,5 @@
-//! Organisations, users and API tokens (issue 11; schema `migrations/*/0011_identity.sql`).
+//! Organisations, users, API tokens and login sessions (issue 11; schema
+//! `migrations/*/0011_identity.sql`, `0012_sessions.sql`).
 //!
 //! The store keeps what `stackport-identity` decides with: a token is found by the SHA-256
 //! hash of its text, never by the text, and comes back joined with its user and organisation
@@ -56,6 +57,24 @@ pub struct TokenRecord {
     pub revoked_at: Option<i64>,
 }
 
+/// A login session as stored (found by the hash of its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub hash: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// A session found by its hash, with its user and organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCredential {
+    pub session: SessionRecord,
+    pub user: User,
+    pub org: Organisation,
+}
+
 /// A token found by its hash, with its user and organisation: what authentication needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CredentialRecord {
@@ -99,7 +118,19 @@ pub trait IdentityStore {
     /// The token of this hash with its user and organisation; `None` if there is none.
     /// Expiry, revocation and disabled users are for the caller to judge (it has the clock).
     async fn credential(&self, hash: &str) -> Result<Option<CredentialRecord>, StoreError>;
+
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    /// The session of this hash with its user and organisation; `None` if there is none.
+    async fn session_credential(&self, hash: &str)
+        -> Result<Option<SessionCredential>, StoreError>;
+    /// Marks a session ended at `at` (logout); whether there was one.
+    async fn revoke_session(&self, hash: &str, at: i64) -> Result<bool, StoreError>;
 }
+
+/// The user and organisation columns of the credential joins, prefixed `u_` and `o_`.
+const JOINED_USER_ORG: &str = "u.id AS u_id, u.org_id AS u_org_id, u.email AS u_email, u.name AS u_name, u.role AS u_role, \
+     u.password_hash AS u_password_hash, u.created_at AS u_created_at, u.disabled_at AS u_disabled_at, \
+     o.id AS o_id, o.name AS o_name, o.kind AS o_kind, o.created_at AS o_created_at";
 
 const ORG_COLUMNS: &str = "id, name, kind, created_at";
 const USER_COLUMNS: &str = "id, org_id, email, name, role, password_hash, created_at, disabled_at";
@@ -317,16 +348,13 @@ macro_rules! identity_store_impl {
                 }
 
                 async fn credential(&self, hash: &str) -> Result<Option<CredentialRecord>, StoreError> {
-                    let mut qb = Builder::new(
+                    let mut qb = Builder::new(format!(
                         "SELECT t.id AS t_id, t.hash AS t_hash, t.user_id AS t_user_id, t.role AS t_role, \
                          t.label AS t_label, t.created_at AS t_created_at, t.expires_at AS t_expires_at, \
-                         t.revoked_at AS t_revoked_at, \
-                         u.id AS u_id, u.org_id AS u_org_id, u.email AS u_email, u.name AS u_name, u.role AS u_role, \
-                         u.password_hash AS u_password_hash, u.created_at AS u_created_at, u.disabled_at AS u_disabled_at, \
-                         o.id AS o_id, o.name AS o_name, o.kind AS o_kind, o.created_at AS o_created_at \
+                         t.revoked_at AS t_revoked_at, {JOINED_USER_ORG} \
                          FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN organisations o ON o.id = u.org_id \
-                         WHERE t.hash = ",
-                    );
+                         WHERE t.hash = "
+                    ));
                     qb.push_bind(hash);
                     let Some(r) = qb.build().fetch_optional(&self.pool).await? else {
                         return Ok(None);
@@ -336,6 +364,49 @@ macro_rules! identity_store_impl {
                         user: user_row(&r, "u_")?,
                         org: org_row(&r, "o_")?,
                     }))
+                }
+
+                async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+                    let mut qb = Builder::new("INSERT INTO sessions (hash, user_id, created_at, expires_at, revoked_at) VALUES (");
+                    let mut v = qb.separated(", ");
+                    v.push_bind(session.hash.as_str())
+                        .push_bind(session.user_id.as_str())
+                        .push_bind(session.created_at)
+                        .push_bind(session.expires_at)
+                        .push_bind(session.revoked_at);
+                    qb.push(")");
+                    qb.build().execute(&self.pool).await.map_err(|e| conflict_or(e, "session".into()))?;
+                    Ok(())
+                }
+
+                async fn session_credential(&self, hash: &str) -> Result<Option<SessionCredential>, StoreError> {
+                    let mut qb = Builder::new(format!(
+                        "SELECT s.hash AS s_hash, s.user_id AS s_user_id, s.created_at AS s_created_at, \
+                         s.expires_at AS s_expires_at, s.revoked_at AS s_revoked_at, {JOINED_USER_ORG} \
+                         FROM sessions s JOIN users u ON u.id = s.user_id JOIN organisations o ON o.id = u.org_id \
+                         WHERE s.hash = "
+                    ));
+                    qb.push_bind(hash);
+                    let Some(r) = qb.build().fetch_optional(&self.pool).await? else {
+                        return Ok(None);
+                    };
+                    Ok(Some(SessionCredential {
+                        session: SessionRecord {
+                            hash: r.try_get("s_hash")?,
+                            user_id: r.try_get("s_user_id")?,
+                            created_at: r.try_get("s_created_at")?,
+                            expires_at: r.try_get("s_expires_at")?,
+                            revoked_at: r.try_get("s_revoked_at")?,
+                        },
+                        user: user_row(&r, "u_")?,
+                        org: org_row(&r, "o_")?,
+                    }))
+                }
+
+                async fn revoke_session(&self, hash: &str, at: i64) -> Result<bool, StoreError> {
+                    let mut qb = Builder::new("UPDATE sessions SET revoked_at = COALESCE(revoked_at, ");
+                    qb.push_bind(at).push(") WHERE hash = ").push_bind(hash);
+                    Ok(qb.build().execute(&self.pool).await?.rows_affected() > 0)
                 }
             }
         }

@@ -30,7 +30,10 @@ pub use chips::{
     ResolutionEntryFn, VerdictEntryFn, VerdictRecord,
 };
 pub use error::StoreError;
-pub use identity::{CredentialRecord, IdentityStore, Organisation, TokenRecord, User};
+pub use identity::{
+    CredentialRecord, IdentityStore, Organisation, SessionCredential, SessionRecord, TokenRecord,
+    User,
+};
 pub use ledger::{AppendReceipt, GroupCommit, LedgerStore, StoredCheckpoint, StoredEntry};
 pub use proposals::{
     sha256_hex, ProposalKeys, ProposalRecord, ProposalStore, ProposalSummary, ReReview,
