@@ -28,6 +28,10 @@ pub const DEFAULT_ORIGIN: &str = "stackport.example/ledger";
 pub const ORIGIN_ENV: &str = "STACKPORT_LEDGER_ORIGIN";
 /// The private key file in the data directory.
 pub const KEY_FILE: &str = "ledger-signing.key";
+/// Environment variable naming a shared key file instead: every instance on one database must
+/// sign with the same key, so that checkpoints verify with one published key whichever instance
+/// signed them (issue 11, item 7).
+pub const KEY_FILE_ENV: &str = "STACKPORT_LEDGER_KEY_FILE";
 /// The public verifier key (C2SP `name+id+key` text) beside it, for auditors.
 pub const VERIFIER_FILE: &str = "ledger-verifier.pub";
 
@@ -159,7 +163,30 @@ impl DecisionLedger {
         data_dir: &Path,
         origin: Option<&str>,
     ) -> Result<Self, LedgerServiceError> {
-        let signer = load_or_create_key(data_dir, origin)?;
+        Self::open_with_key_file(store, &data_dir.join(KEY_FILE), origin).await
+    }
+
+    /// Opens the ledger with the signing key of `key_file` (created there if missing). Refuses
+    /// a key that did not sign the database's latest checkpoint: two instances on one
+    /// database with two keys would publish checkpoints that no one key verifies.
+    pub async fn open_with_key_file(
+        store: Arc<dyn Storage>,
+        key_file: &Path,
+        origin: Option<&str>,
+    ) -> Result<Self, LedgerServiceError> {
+        let signer = load_or_create_key_file(key_file, origin)?;
+        if let Some(cp) = store.ledger_latest_checkpoint().await? {
+            if Checkpoint::open(&cp.note, signer.verifier()).is_err() {
+                return Err(LedgerServiceError::Key {
+                    path: key_file.to_path_buf(),
+                    message: format!(
+                        "the database's latest checkpoint (size {}) was not signed by this key ({}): every instance on one database signs with one key; give each the same key file ({KEY_FILE_ENV})",
+                        cp.size,
+                        signer.verifier()
+                    ),
+                });
+            }
+        }
         tracing::info!(verifier_key = %signer.verifier(), "ledger signing key loaded");
         let commit = GroupCommit::start(store.clone(), GroupCommit::DEFAULT_MAX_BATCH);
         Ok(Self {
@@ -609,7 +636,22 @@ pub fn load_or_create_key(
     dir: &Path,
     origin: Option<&str>,
 ) -> Result<SignerKey, LedgerServiceError> {
-    let path = dir.join(KEY_FILE);
+    load_or_create_key_file(&dir.join(KEY_FILE), origin)
+}
+
+/// [`load_or_create_key`] for a key file anywhere (the verifier key is written beside it,
+/// as [`VERIFIER_FILE`], when the key is created).
+pub fn load_or_create_key_file(
+    path: &Path,
+    origin: Option<&str>,
+) -> Result<SignerKey, LedgerServiceError> {
+    let path = path.to_path_buf();
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let dir = dir.as_path();
     let key_err = |message: String| LedgerServiceError::Key {
         path: path.clone(),
         message,
@@ -645,7 +687,9 @@ pub fn load_or_create_key(
             Ok(key)
         }
         // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_or_create_key(dir, origin),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            load_or_create_key_file(&path, origin)
+        }
         Err(e) => Err(key_err(format!("cannot create: {e}"))),
     }
 }

@@ -28,14 +28,17 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Serialize;
 use stackport_controls::Rulebook;
+use stackport_identity::policy::{decide, decide_on, Action, Principal};
+use stackport_identity::OrgKind;
 use stackport_ledger::{Decision, DecisionKind, DecisionVersions};
 use stackport_program::reevaluate::{self, party_keys, Changes, PartyKey};
 use stackport_program::review::PartyResult;
+use stackport_program::workflow::{self, Opinion, ReviewFacts, Status, Step, WorkflowError};
 use stackport_program::{ProgramRules, Proposal, ProposalError, Review, Reviewer};
 use stackport_screening::{PartyType, Query as PartyQuery, Screener};
 use stackport_store::{
-    ProposalKeys, ProposalRecord, ReReview, Reevaluation, ReevaluationTrigger, ReviewedProposal,
-    Storage, StoredProposal, StoredReevaluation,
+    ProposalKeys, ProposalRecord, ProposalSummary, ReReview, Reevaluation, ReevaluationTrigger,
+    ReviewedProposal, Storage, StoredEvent, StoredProposal, StoredReevaluation, WorkflowStep,
 };
 
 use crate::ledger::{DecisionLedger, LedgerReceipt};
@@ -403,6 +406,7 @@ impl ProposalService {
         &self,
         text: String,
         owner_org: Option<String>,
+        status: Status,
     ) -> Result<(StoredProposal, LedgerReceipt), AppError> {
         let loaded = self.screening.require_loaded()?;
         let (rulebook, rules, screener) = (
@@ -424,11 +428,16 @@ impl ProposalService {
             .store_proposal(&ReviewedProposal {
                 record,
                 ledger_entry: entry,
+                status,
             })
             .await
             .map_err(|e| match AppError::from(e) {
                 AppError::Conflict { message, .. } => AppError::Conflict {
-                    code: "proposal_id_taken",
+                    code: if message.starts_with("locked:") {
+                        "proposal_locked"
+                    } else {
+                        "proposal_id_taken"
+                    },
                     message,
                 },
                 other => other,
@@ -768,5 +777,249 @@ mod tests {
             n += 1;
         }
         assert!(n >= 10);
+    }
+}
+
+/// A workflow step as asked over the API (`stackport_program::workflow`).
+#[derive(Debug, Clone)]
+pub enum StepRequest {
+    Submit,
+    Withdraw {
+        reason: String,
+    },
+    /// Commerce opens its review, consulting these agencies (organisation ids).
+    StartReview {
+        agencies: Vec<String>,
+        reason: String,
+    },
+    Opinion {
+        opinion: Opinion,
+        reason: String,
+    },
+    Designate {
+        reason: String,
+        over_objection: bool,
+    },
+    Decline {
+        reason: String,
+    },
+}
+
+impl StepRequest {
+    /// The policy's action for this step (checked again here, on the proposal itself).
+    pub fn action(&self) -> Action {
+        match self {
+            StepRequest::Submit | StepRequest::Withdraw { .. } => Action::SubmitProposal,
+            StepRequest::StartReview { .. } => Action::StartReview,
+            StepRequest::Opinion { .. } => Action::GiveOpinion,
+            StepRequest::Designate { .. } | StepRequest::Decline { .. } => Action::DecideProposal,
+        }
+    }
+}
+
+fn workflow_error(e: WorkflowError) -> AppError {
+    let message = e.to_string();
+    match e.code() {
+        "four_eyes" => AppError::Forbidden(message),
+        "invalid_request" => AppError::Invalid {
+            code: "invalid_request",
+            message,
+        },
+        code => AppError::Conflict { code, message },
+    }
+}
+
+impl ProposalService {
+    /// The stored proposal, if `p` may see it: its own organisation's, any for those who
+    /// oversee proposals (Commerce, the platform, auditors), and those an agency is consulted
+    /// on. Another's is [`AppError::NotFound`] exactly as a missing one.
+    pub async fn visible(&self, p: &Principal, id: &str) -> Result<StoredProposal, AppError> {
+        let missing = || AppError::NotFound(format!("proposal {id:?}"));
+        let stored = match self.store.proposal(id).await {
+            Ok(s) => s,
+            Err(stackport_store::StoreError::NotFound(_)) => return Err(missing()),
+            Err(e) => return Err(e.into()),
+        };
+        if self.sees(p, id, stored.record.owner_org.as_deref()).await? {
+            Ok(stored)
+        } else {
+            Err(missing())
+        }
+    }
+
+    async fn sees(&self, p: &Principal, id: &str, owner: Option<&str>) -> Result<bool, AppError> {
+        if decide_on(p, Action::ReadProposal, owner).allowed() {
+            return Ok(true);
+        }
+        Ok(p.org_kind == OrgKind::Agency && self.store.consulted_on(id, &p.org).await?)
+    }
+
+    /// Takes one workflow step on a proposal as `p`, stored with its event and its ledger
+    /// entry (naming the acting user and organisation) in one transaction.
+    pub async fn step(
+        &self,
+        p: &Principal,
+        id: &str,
+        req: StepRequest,
+    ) -> Result<StoredEvent, AppError> {
+        let missing = || AppError::NotFound(format!("proposal {id:?}"));
+        let state = match self.store.proposal_workflow(id).await {
+            Ok(s) => s,
+            Err(stackport_store::StoreError::NotFound(_)) => return Err(missing()),
+            Err(e) => return Err(e.into()),
+        };
+        if !self.sees(p, id, state.owner_org.as_deref()).await? {
+            return Err(missing());
+        }
+        // The route's check was on the kind of action; this one is on this proposal.
+        let own = state.owner_org.as_deref() == Some(p.org.as_str());
+        let allowed = decide(p, req.action()).allowed()
+            && match &req {
+                StepRequest::Submit | StepRequest::Withdraw { .. } => own,
+                StepRequest::Opinion { .. } => {
+                    state.consulted.iter().any(|c| c.agency_org == p.org)
+                }
+                _ => true,
+            };
+        if !allowed {
+            return Err(AppError::Forbidden(format!(
+                "the role {} of this organisation may not take this step on proposal {id:?}",
+                p.role
+            )));
+        }
+        let facts = ReviewFacts {
+            opened_by: state.review_opened_by.clone(),
+            consulted: state
+                .consulted
+                .iter()
+                .map(|c| (c.agency_org.clone(), c.opinion))
+                .collect(),
+        };
+        let (step, detail, consult, opinion, opened_by) = match &req {
+            StepRequest::Submit => (Step::Submit, serde_json::json!({}), vec![], None, None),
+            StepRequest::Withdraw { reason } => (
+                Step::Withdraw,
+                serde_json::json!({ "reason": reason }),
+                vec![],
+                None,
+                None,
+            ),
+            StepRequest::StartReview { agencies, reason } => {
+                for a in agencies {
+                    let org = self
+                        .store
+                        .organisation(a)
+                        .await
+                        .map_err(|_| AppError::Invalid {
+                            code: "not_an_agency",
+                            message: format!("agencies: {a:?} is not an organisation"),
+                        })?;
+                    if org.kind != OrgKind::Agency {
+                        return Err(AppError::Invalid {
+                            code: "not_an_agency",
+                            message: format!(
+                                "agencies: {a:?} is a {} organisation, not an agency",
+                                org.kind
+                            ),
+                        });
+                    }
+                }
+                (
+                    Step::StartReview {
+                        agencies: agencies.clone(),
+                    },
+                    serde_json::json!({ "agencies": agencies, "reason": reason }),
+                    agencies.clone(),
+                    None,
+                    Some(p.user.clone()),
+                )
+            }
+            StepRequest::Opinion { opinion, reason } => (
+                Step::Opinion {
+                    agency: p.org.clone(),
+                    opinion: *opinion,
+                },
+                serde_json::json!({ "agency": p.org, "opinion": opinion, "reason": reason }),
+                vec![],
+                Some((p.org.clone(), *opinion, reason.clone())),
+                None,
+            ),
+            StepRequest::Designate {
+                reason,
+                over_objection,
+            } => (
+                Step::Designate {
+                    actor: p.user.clone(),
+                    over_objection: *over_objection,
+                },
+                serde_json::json!({ "reason": reason, "over_objection": over_objection }),
+                vec![],
+                None,
+                None,
+            ),
+            StepRequest::Decline { reason } => (
+                Step::Decline {
+                    actor: p.user.clone(),
+                },
+                serde_json::json!({ "reason": reason }),
+                vec![],
+                None,
+                None,
+            ),
+        };
+        let to = workflow::next(state.status, &step, &facts).map_err(workflow_error)?;
+        let entry = Decision::now(
+            DecisionKind::ProposalWorkflow,
+            serde_json::json!({
+                "proposal": id,
+                "step": step.name(),
+                "actor": { "user": p.user, "organisation": p.org, "role": p.role },
+                "detail": detail,
+            }),
+            serde_json::json!({ "from": state.status, "to": to }),
+            DecisionVersions::default(),
+        )
+        .canonical_json()
+        .map_err(|e| AppError::internal(format!("a workflow entry does not canonicalise: {e}")))?;
+        let (event, _) = self
+            .store
+            .record_workflow_step(&WorkflowStep {
+                proposal_id: id.to_string(),
+                step: step.name().to_string(),
+                from: state.status,
+                to,
+                actor_user: p.user.clone(),
+                actor_org: p.org.clone(),
+                detail,
+                consult,
+                opinion,
+                opened_by,
+                ledger_entry: entry,
+            })
+            .await
+            .map_err(|e| match AppError::from(e) {
+                AppError::Conflict { message, .. } => AppError::Conflict {
+                    code: "invalid_transition",
+                    message,
+                },
+                other => other,
+            })?;
+        self.ledger.note_appended(1);
+        Ok(event)
+    }
+
+    /// Every step taken on a proposal `p` may see, oldest first.
+    pub async fn history(&self, p: &Principal, id: &str) -> Result<Vec<StoredEvent>, AppError> {
+        self.visible(p, id).await?;
+        Ok(self.store.proposal_events(id).await?)
+    }
+
+    /// The program's catalogue: designated packages, a page at a time.
+    pub async fn catalogue(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ProposalSummary>, AppError> {
+        Ok(self.store.designated_proposals(after, limit).await?)
     }
 }

@@ -58,6 +58,14 @@ pub enum Action {
     ReadProposals,
     /// Read one proposal, its review and re-evaluations ([`decide_on`] with its owner).
     ReadProposal,
+    /// Commerce opens its review of a submitted proposal and names the agencies it consults.
+    StartReview,
+    /// A consulted agency gives its opinion (on a proposal it is consulted on).
+    GiveOpinion,
+    /// Commerce designates or declines a proposal under review.
+    DecideProposal,
+    /// The program's catalogue of designated packages.
+    ReadCatalogue,
     // Location verification.
     EnrolLandmark,
     ReadLandmarks,
@@ -143,6 +151,17 @@ pub const ROUTES: &[(&str, &str, Access)] = {
             "/v1/proposals/{id}/reevaluations",
             Needs(ReadProposal),
         ),
+        ("GET", "/v1/proposals/{id}/history", Needs(ReadProposal)),
+        ("POST", "/v1/proposals/{id}/submit", Needs(SubmitProposal)),
+        ("POST", "/v1/proposals/{id}/withdraw", Needs(SubmitProposal)),
+        (
+            "POST",
+            "/v1/proposals/{id}/consultation",
+            Needs(StartReview),
+        ),
+        ("POST", "/v1/proposals/{id}/opinion", Needs(GiveOpinion)),
+        ("POST", "/v1/proposals/{id}/decision", Needs(DecideProposal)),
+        ("GET", "/v1/catalogue", Needs(ReadCatalogue)),
         ("POST", "/v1/locate/landmarks", Needs(EnrolLandmark)),
         ("GET", "/v1/locate/landmarks", Needs(ReadLandmarks)),
         ("GET", "/v1/locate/landmarks/alerts", Needs(ReadAlerts)),
@@ -198,6 +217,7 @@ impl Action {
                 | ReadNewHits
                 | ReadProposals
                 | ReadProposal
+                | ReadCatalogue
                 | ReadLandmarks
                 | ReadChip
                 | ReadAlerts
@@ -249,7 +269,13 @@ pub fn decide(p: &Principal, action: Action) -> Decision {
         ReadNewHits => reads_everything(p) || p.org_kind == OrgKind::Commerce,
         SubmitProposal => proposer && matches!(p.role, Admin | ComplianceOfficer),
         // Listing is filtered to what `decide_on(ReadProposal)` allows.
-        ReadProposals | ReadProposal => true,
+        ReadProposals | ReadProposal | ReadCatalogue => true,
+        // EO 14320 §3: Commerce reviews and designates, consulting State, War, Energy, OSTP.
+        StartReview => p.org_kind == OrgKind::Commerce && matches!(p.role, Reviewer | Approver),
+        GiveOpinion => {
+            p.org_kind == OrgKind::Agency && matches!(p.role, Admin | Reviewer | Approver)
+        }
+        DecideProposal => p.org_kind == OrgKind::Commerce && p.role == Approver,
         // Landmarks are the registry's trust anchors: a false position forges verdicts, so
         // only the platform enrols them and submits what they measure.
         EnrolLandmark => platform && matches!(p.role, Admin | Operator),

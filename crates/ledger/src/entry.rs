@@ -279,6 +279,9 @@ pub enum DecisionKind {
     ProposalReview,
     /// A chip alert closed by an operator.
     AlertResolution,
+    /// A step of the proposal workflow (submission, consultation, an agency's opinion,
+    /// designation or decline, withdrawal), with the acting user and organisation.
+    ProposalWorkflow,
 }
 
 /// The versions of the rules and lists a decision used (ARCHITECTURE.md: every decision records

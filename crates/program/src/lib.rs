@@ -31,6 +31,7 @@ pub mod reevaluate;
 pub mod report;
 pub mod review;
 pub mod rules;
+pub mod workflow;
 
 pub use error::{Problem, ProposalError, RulesError};
 pub use model::{Layer, Proposal, ProposalInput};

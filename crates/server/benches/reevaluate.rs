@@ -141,6 +141,7 @@ async fn store_proposals(store: &Arc<dyn Storage>, loaded: &LoadedSnapshot, coun
                 ReviewedProposal {
                     record,
                     ledger_entry,
+                    status: stackport_program::workflow::Status::Submitted,
                 }
             })
             .collect()

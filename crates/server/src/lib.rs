@@ -72,8 +72,13 @@ impl ServerContext {
         let origin = std::env::var(ledger::ORIGIN_ENV)
             .ok()
             .filter(|o| !o.is_empty());
+        // One signing key for every instance on one database: a shared key file when given.
+        let key_file = std::env::var_os(stackport_app::ledger::KEY_FILE_ENV)
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| config.data_dir.join(stackport_app::ledger::KEY_FILE));
         let ledger =
-            ledger::DecisionLedger::open(store.clone(), &config.data_dir, origin.as_deref())
+            ledger::DecisionLedger::open_with_key_file(store.clone(), &key_file, origin.as_deref())
                 .await?
                 .with_append_counter(metrics.counter(
                     "stackport_ledger_appends_total",

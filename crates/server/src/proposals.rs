@@ -19,18 +19,20 @@ use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, State};
 
-use crate::error::{Bytes, Path, Query};
+use crate::error::{Bytes, Json, Path, Query};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use stackport_app::proposals::StepRequest;
 use stackport_app::proposals::{
     reevaluation_dto, stored_time, ProposalService, ReevaluationDto, ReevaluationSummary,
 };
 use stackport_app::screening::ScreeningState;
 use stackport_app::AppError;
-use stackport_identity::policy::{decide_on, reads_across, Action, Principal};
+use stackport_identity::policy::{reads_across, Action, Principal};
+use stackport_program::workflow::Status;
 use stackport_program::{ProgramRules, ProposalError};
-use stackport_store::StoredProposal;
+use stackport_store::{ProposalSummary, StoredEvent};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -62,6 +64,9 @@ pub struct ProposalsApi;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ProposalLine {
     pub id: String,
+    /// Where it stands in the workflow.
+    #[schema(value_type = String, example = "submitted")]
+    pub status: Status,
     pub consortium: String,
     /// The day the exports are assessed for.
     pub date: String,
@@ -89,6 +94,10 @@ pub struct ProposalListResponse {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProposalResponse {
     pub id: String,
+    /// Where it stands in the workflow: draft, submitted, under_review, designated, declined
+    /// or withdrawn.
+    #[schema(value_type = String, example = "submitted")]
+    pub status: Status,
     pub consortium: String,
     pub date: String,
     pub verdict: String,
@@ -122,6 +131,14 @@ pub struct ReevaluationsResponse {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PackageValid {
     pub valid: bool,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SubmitQuery {
+    /// Store it as a draft (reviewed, not yet submitted to the program): `POST
+    /// /v1/proposals/{id}/submit` submits it later.
+    pub draft: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -197,10 +214,16 @@ fn body_text(Bytes(body): Bytes) -> Result<String, ApiError> {
 async fn submit(
     State(service): Service,
     Caller(caller): Caller,
+    Query(q): Query<SubmitQuery>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let text = body_text(body)?;
-    let (stored, receipt) = service.submit(text, Some(caller.org)).await?;
+    let status = if q.draft.unwrap_or(false) {
+        Status::Draft
+    } else {
+        Status::Submitted
+    };
+    let (stored, receipt) = service.submit(text, Some(caller.org), status).await?;
     let mut review: serde_json::Value = serde_json::from_str(&stored.record.review)
         .map_err(|e| ApiError::internal(format!("review JSON: {e}")))?;
     review["ledger"] = serde_json::to_value(receipt).map_err(ApiError::internal)?;
@@ -211,25 +234,6 @@ async fn submit(
         axum::Json(review),
     )
         .into_response())
-}
-
-/// A stored proposal the caller may see; another organisation's is answered exactly as a
-/// missing one (`policy::decide_on`), so that existence does not leak.
-async fn visible(
-    service: &ProposalService,
-    caller: &Principal,
-    id: &str,
-) -> Result<StoredProposal, ApiError> {
-    let missing = || ApiError::from(AppError::NotFound(format!("proposal {id:?}")));
-    let p = service.store().proposal(id).await.map_err(|e| match e {
-        stackport_store::StoreError::NotFound(_) => missing(),
-        other => other.into(),
-    })?;
-    if decide_on(caller, Action::ReadProposal, p.record.owner_org.as_deref()).allowed() {
-        Ok(p)
-    } else {
-        Err(missing())
-    }
 }
 
 /// Stored proposals, by id, a page at a time.
@@ -257,13 +261,19 @@ async fn list(
         .store()
         .proposals(owner, q.after.as_deref(), limit)
         .await?;
+    Ok(axum::Json(page_response(page, limit)))
+}
+
+/// A page of proposal summaries as the list routes answer it.
+fn page_response(page: Vec<ProposalSummary>, limit: u32) -> ProposalListResponse {
     let next_after = (page.len() == limit as usize)
         .then(|| page.last().map(|p| p.id.clone()))
         .flatten();
-    Ok(axum::Json(ProposalListResponse {
+    ProposalListResponse {
         proposals: page
             .into_iter()
             .map(|p| ProposalLine {
+                status: p.status,
                 id: p.id,
                 consortium: p.consortium,
                 date: p.date,
@@ -275,7 +285,7 @@ async fn list(
             })
             .collect(),
         next_after,
-    }))
+    }
 }
 
 /// One stored proposal: the input, the last review and its ledger receipt.
@@ -292,7 +302,7 @@ async fn one(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ProposalResponse>, ApiError> {
-    let p = visible(&service, &caller, &id).await?;
+    let p = service.visible(&caller, &id).await?;
     let leaf = service.ledger().entry(p.ledger_index).await?;
     let parse = |what: &str, s: &str| {
         serde_json::from_str::<serde_json::Value>(s)
@@ -306,6 +316,7 @@ async fn one(
         date: p.record.date,
         verdict: p.record.verdict,
         review_sha256: p.review_digest,
+        status: p.status,
         ledger: LedgerReceipt {
             index: p.ledger_index,
             leaf_hash: leaf.leaf_hash,
@@ -402,7 +413,7 @@ async fn review(
 ) -> Result<Response, ApiError> {
     let format =
         ReviewFormat::negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))?;
-    let stored = visible(&service, &caller, &id).await?;
+    let stored = service.visible(&caller, &id).await?;
     if format == ReviewFormat::Json {
         return Ok((
             [(header::CONTENT_TYPE, "application/json")],
@@ -446,7 +457,7 @@ async fn reevaluations(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ReevaluationsResponse>, ApiError> {
-    visible(&service, &caller, &id).await?;
+    service.visible(&caller, &id).await?;
     let list = service.store().reevaluations(&id).await?;
     Ok(axum::Json(ReevaluationsResponse {
         proposal: id,
@@ -501,6 +512,242 @@ async fn validate_package(
     .with_problems(problems))
 }
 
+/// One workflow step as stored.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EventView {
+    pub id: i64,
+    /// submit, withdraw, start_review, opinion, designate or decline.
+    pub step: String,
+    #[schema(value_type = String)]
+    pub from: Status,
+    #[schema(value_type = String)]
+    pub to: Status,
+    /// The acting user and organisation.
+    pub actor: ActorView,
+    /// What the step said: agencies, opinion, reason.
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+    /// RFC 3339.
+    pub at: String,
+    /// The step's ledger entry.
+    pub ledger_index: u64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ActorView {
+    pub user: String,
+    pub organisation: String,
+}
+
+impl From<StoredEvent> for EventView {
+    fn from(e: StoredEvent) -> Self {
+        Self {
+            id: e.id,
+            step: e.step,
+            from: e.from_status,
+            to: e.to_status,
+            actor: ActorView {
+                user: e.actor_user,
+                organisation: e.actor_org,
+            },
+            detail: e.detail,
+            at: stored_time(e.at),
+            ledger_index: e.ledger_index,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HistoryResponse {
+    pub proposal: String,
+    /// Oldest first.
+    pub events: Vec<EventView>,
+}
+
+/// Why: every step but a submission records a reason.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsultationBody {
+    /// The consulted agencies' organisation ids (organisations of kind `agency`).
+    #[schema(min_items = 1, max_items = 20)]
+    pub agencies: Vec<String>,
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpinionBody {
+    #[schema(value_type = String, pattern = "^(concur|object|no_position)$")]
+    pub opinion: String,
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    #[schema(pattern = "^(designate|decline)$")]
+    pub decision: String,
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+    pub reason: String,
+    /// Designate although a consulted agency objects (the reason must answer the objection).
+    pub over_objection: Option<bool>,
+}
+
+fn reason(text: &str) -> Result<String, ApiError> {
+    let t = text.trim();
+    if t.is_empty() || t.chars().count() > 2000 {
+        return Err(ApiError::bad_request("reason: 1 to 2,000 characters"));
+    }
+    Ok(t.to_string())
+}
+
+async fn take_step(
+    service: &ProposalService,
+    caller: &Principal,
+    id: &str,
+    step: StepRequest,
+) -> Result<axum::Json<EventView>, ApiError> {
+    Ok(axum::Json(service.step(caller, id, step).await?.into()))
+}
+
+/// Submits a draft to the program.
+#[utoipa::path(post, path = "/v1/proposals/{id}/submit", tag = "proposals",
+    params(("id" = String, Path, description = "The proposal's id")),
+    responses((status = 200, body = EventView), (status = 409, description = "invalid_transition: not a draft")))]
+async fn submit_draft(
+    State(service): Service,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<EventView>, ApiError> {
+    take_step(&service, &caller, &id, StepRequest::Submit).await
+}
+
+/// Withdraws a proposal (its own consortium, before a decision).
+#[utoipa::path(post, path = "/v1/proposals/{id}/withdraw", tag = "proposals", request_body = ReasonBody,
+    params(("id" = String, Path, description = "The proposal's id")),
+    responses((status = 200, body = EventView), (status = 409, description = "invalid_transition: decided already")))]
+async fn withdraw(
+    State(service): Service,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    Json(body): Json<ReasonBody>,
+) -> Result<axum::Json<EventView>, ApiError> {
+    let reason = reason(&body.reason)?;
+    take_step(&service, &caller, &id, StepRequest::Withdraw { reason }).await
+}
+
+/// Commerce opens its review of a submitted proposal, consulting agencies.
+#[utoipa::path(post, path = "/v1/proposals/{id}/consultation", tag = "proposals", request_body = ConsultationBody,
+    params(("id" = String, Path, description = "The proposal's id")),
+    responses((status = 200, body = EventView), (status = 409, description = "invalid_transition: not submitted")))]
+async fn consultation(
+    State(service): Service,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    Json(body): Json<ConsultationBody>,
+) -> Result<axum::Json<EventView>, ApiError> {
+    let reason = reason(&body.reason)?;
+    let step = StepRequest::StartReview {
+        agencies: body.agencies,
+        reason,
+    };
+    take_step(&service, &caller, &id, step).await
+}
+
+/// A consulted agency's opinion (it may revise it until Commerce decides).
+#[utoipa::path(post, path = "/v1/proposals/{id}/opinion", tag = "proposals", request_body = OpinionBody,
+    params(("id" = String, Path, description = "The proposal's id")),
+    responses((status = 200, body = EventView), (status = 409, description = "invalid_transition: not under review")))]
+async fn opinion(
+    State(service): Service,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    Json(body): Json<OpinionBody>,
+) -> Result<axum::Json<EventView>, ApiError> {
+    let opinion = body
+        .opinion
+        .parse()
+        .map_err(|e: String| ApiError::bad_request(format!("opinion: {e}")))?;
+    let reason = reason(&body.reason)?;
+    take_step(
+        &service,
+        &caller,
+        &id,
+        StepRequest::Opinion { opinion, reason },
+    )
+    .await
+}
+
+/// Commerce designates or declines a proposal under review (another person than the one who
+/// opened the review; designation once every consulted agency has given its opinion).
+#[utoipa::path(post, path = "/v1/proposals/{id}/decision", tag = "proposals", request_body = DecisionBody,
+    params(("id" = String, Path, description = "The proposal's id")),
+    responses((status = 200, body = EventView),
+        (status = 409, description = "invalid_transition, opinions_missing, agency_objects")))]
+async fn decision(
+    State(service): Service,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    Json(body): Json<DecisionBody>,
+) -> Result<axum::Json<EventView>, ApiError> {
+    let reason = reason(&body.reason)?;
+    let step = match body.decision.as_str() {
+        "designate" => StepRequest::Designate {
+            reason,
+            over_objection: body.over_objection.unwrap_or(false),
+        },
+        "decline" => StepRequest::Decline { reason },
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "decision: {other:?} is neither designate nor decline"
+            )))
+        }
+    };
+    take_step(&service, &caller, &id, step).await
+}
+
+/// Every step taken on a proposal, oldest first, each with its actor and ledger entry.
+#[utoipa::path(get, path = "/v1/proposals/{id}/history", tag = "proposals",
+    params(("id" = String, Path, description = "The proposal's id")),
+    responses((status = 200, body = HistoryResponse)))]
+async fn history(
+    State(service): Service,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<HistoryResponse>, ApiError> {
+    let events = service.history(&caller, &id).await?;
+    Ok(axum::Json(HistoryResponse {
+        proposal: id,
+        events: events.into_iter().map(EventView::from).collect(),
+    }))
+}
+
+/// The program's catalogue: the designated packages buyers see, by id.
+#[utoipa::path(get, path = "/v1/catalogue", tag = "proposals", params(ListQuery),
+    responses((status = 200, body = ProposalListResponse)))]
+async fn catalogue(
+    State(service): Service,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::Json<ProposalListResponse>, ApiError> {
+    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::bad_request(format!(
+            "limit is {limit}; it must be between 1 and {MAX_PAGE}"
+        )));
+    }
+    let page = service.catalogue(q.after.as_deref(), limit).await?;
+    Ok(axum::Json(page_response(page, limit)))
+}
+
 /// The module's routes, over the screening state the server shares.
 pub async fn router(
     ctx: &ServerContext,
@@ -517,6 +764,13 @@ pub async fn router(
         .routes(routes!(one))
         .routes(routes!(review))
         .routes(routes!(reevaluations))
+        .routes(routes!(history))
+        .routes(routes!(submit_draft))
+        .routes(routes!(withdraw))
+        .routes(routes!(consultation))
+        .routes(routes!(opinion))
+        .routes(routes!(decision))
+        .routes(routes!(catalogue))
         .with_state(service))
 }
 

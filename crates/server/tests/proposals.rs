@@ -720,6 +720,7 @@ async fn reviews_made_under_other_rules_are_decided_again_at_start_up() {
             .store_proposal(&ReviewedProposal {
                 record,
                 ledger_entry: "{\"test\":\"older rules\"}".into(),
+                status: stackport_program::workflow::Status::Submitted,
             })
             .await
             .unwrap();

@@ -36,9 +36,9 @@ pub use identity::{
 };
 pub use ledger::{AppendReceipt, GroupCommit, LedgerStore, StoredCheckpoint, StoredEntry};
 pub use proposals::{
-    sha256_hex, ProposalKeys, ProposalRecord, ProposalStore, ProposalSummary, ReReview,
-    Reevaluation, ReevaluationTrigger, ReviewedProposal, StoredProposal, StoredReReview,
-    StoredReevaluation,
+    sha256_hex, Consultation, ProposalKeys, ProposalRecord, ProposalStore, ProposalSummary,
+    ReReview, Reevaluation, ReevaluationTrigger, ReviewedProposal, StoredEvent, StoredProposal,
+    StoredReReview, StoredReevaluation, WorkflowState, WorkflowStep,
 };
 pub use screening::{
     party_id, EntryChange, NewHit, ScreeningRecord, ScreeningStore, SnapshotInfo, StoredNewHit,

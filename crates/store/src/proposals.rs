@@ -19,6 +19,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use stackport_program::reevaluate::PartyKey;
+use stackport_program::workflow::{Opinion, Status};
 
 use crate::ledger::{pg_begin, sqlite_begin, AppendReceipt};
 use crate::{PgStore, SqliteStore, StoreError};
@@ -54,6 +55,68 @@ pub struct ReviewedProposal {
     pub record: ProposalRecord,
     /// The canonical (RFC 8785) ledger entry of this review.
     pub ledger_entry: String,
+    /// `submitted`, or `draft` for a proposal its consortium is still preparing. A stored
+    /// proposal is replaced only while it is replaceable ([`Status::replaceable`]).
+    pub status: Status,
+}
+
+/// Where a stored proposal stands in the workflow, with the review in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowState {
+    pub status: Status,
+    pub owner_org: Option<String>,
+    /// The user who opened Commerce's review.
+    pub review_opened_by: Option<String>,
+    /// Each consulted agency (organisation id), its opinion and reason, by agency id.
+    pub consulted: Vec<Consultation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Consultation {
+    pub agency_org: String,
+    pub opinion: Option<Opinion>,
+    pub reason: Option<String>,
+    /// Microseconds since the Unix epoch.
+    pub answered_at: Option<i64>,
+}
+
+/// One workflow step to store: the status moves `from` → `to` only if the proposal is still
+/// `from` (else [`StoreError::Conflict`]: someone moved it meanwhile), with its event row and
+/// its ledger entry in the same transaction.
+#[derive(Debug, Clone)]
+pub struct WorkflowStep {
+    pub proposal_id: String,
+    pub step: String,
+    pub from: Status,
+    pub to: Status,
+    pub actor_user: String,
+    pub actor_org: String,
+    /// JSON: what the step said (agencies, opinion, reason).
+    pub detail: serde_json::Value,
+    /// The agencies a review consults (opening a review).
+    pub consult: Vec<String>,
+    /// An agency's opinion (agency org, opinion, reason).
+    pub opinion: Option<(String, Opinion, String)>,
+    /// Sets `review_opened_by` (opening a review).
+    pub opened_by: Option<String>,
+    /// The canonical ledger entry of the step.
+    pub ledger_entry: String,
+}
+
+/// A stored workflow step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub proposal_id: String,
+    pub step: String,
+    pub from_status: Status,
+    pub to_status: Status,
+    pub actor_user: String,
+    pub actor_org: String,
+    pub detail: serde_json::Value,
+    /// Microseconds since the Unix epoch.
+    pub at: i64,
+    pub ledger_index: u64,
 }
 
 /// A stored proposal with its last review.
@@ -61,6 +124,7 @@ pub struct ReviewedProposal {
 pub struct StoredProposal {
     #[serde(flatten)]
     pub record: ProposalRecord,
+    pub status: Status,
     /// SHA-256 of the review JSON, hex.
     pub review_digest: String,
     /// The last snapshot the parties' hits were compared on (the review's own, or a later one
@@ -78,6 +142,7 @@ pub struct StoredProposal {
 pub struct ProposalSummary {
     pub id: String,
     pub owner_org: Option<String>,
+    pub status: Status,
     pub consortium: String,
     pub date: String,
     pub verdict: String,
@@ -196,6 +261,28 @@ pub trait ProposalStore {
     /// One proposal; [`StoreError::NotFound`] if there is none with that id.
     async fn proposal(&self, id: &str) -> Result<StoredProposal, StoreError>;
 
+    /// Where a proposal stands in the workflow; [`StoreError::NotFound`] if there is none.
+    async fn proposal_workflow(&self, id: &str) -> Result<WorkflowState, StoreError>;
+
+    /// Stores one workflow step with its ledger entry (see [`WorkflowStep`]).
+    async fn record_workflow_step(
+        &self,
+        step: &WorkflowStep,
+    ) -> Result<(StoredEvent, AppendReceipt), StoreError>;
+
+    /// Every step taken on a proposal, oldest first.
+    async fn proposal_events(&self, id: &str) -> Result<Vec<StoredEvent>, StoreError>;
+
+    /// Designated proposals (the program's catalogue), by id, after `after`, at most `limit`.
+    async fn designated_proposals(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ProposalSummary>, StoreError>;
+
+    /// Whether `org` is consulted on proposal `id`.
+    async fn consulted_on(&self, id: &str, org: &str) -> Result<bool, StoreError>;
+
     /// Stored proposals by id, after `after`, at most `limit`; only `owner`'s if given.
     async fn proposals(
         &self,
@@ -251,6 +338,20 @@ pub fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
+fn status_col(s: &str) -> Result<Status, StoreError> {
+    s.parse()
+        .map_err(|e: String| StoreError::Corrupt(format!("proposals.status: {e}")))
+}
+
+fn opinion_col(s: Option<String>) -> Result<Option<Opinion>, StoreError> {
+    s.map(|s| {
+        s.parse().map_err(|e: String| {
+            StoreError::Corrupt(format!("proposal_consultations.opinion: {e}"))
+        })
+    })
+    .transpose()
+}
+
 fn index_col(v: i64, column: &str) -> Result<u64, StoreError> {
     u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{column} is negative ({v})")))
 }
@@ -274,8 +375,8 @@ fn to_json<T: Serialize + ?Sized>(what: &str, v: &T) -> Result<String, StoreErro
 }
 
 const SUMMARY_COLUMNS: &str =
-    "id, owner_org, consortium, date, verdict, list_snapshot_id, ledger_index, created_at, updated_at";
-const PROPOSAL_COLUMNS: &str = "id, consortium, date, verdict, input, review, review_digest, parties, list_snapshot_id, checked_snapshot_id, rulebook_version, program_rules_version, ledger_index, created_at, updated_at, owner_org";
+    "id, owner_org, status, consortium, date, verdict, list_snapshot_id, ledger_index, created_at, updated_at";
+const PROPOSAL_COLUMNS: &str = "id, consortium, date, verdict, input, review, review_digest, parties, list_snapshot_id, checked_snapshot_id, rulebook_version, program_rules_version, ledger_index, created_at, updated_at, owner_org, status";
 const REEVALUATION_COLUMNS: &str =
     "id, proposal_id, trigger_kind, from_version, to_version, changes, ledger_index, at";
 
@@ -294,6 +395,7 @@ macro_rules! proposal_store_impl {
                 Ok(ProposalSummary {
                     id: r.try_get("id")?,
                     owner_org: r.try_get("owner_org")?,
+                    status: status_col(&r.try_get::<String, _>("status")?)?,
                     consortium: r.try_get("consortium")?,
                     date: r.try_get("date")?,
                     verdict: r.try_get("verdict")?,
@@ -321,6 +423,7 @@ macro_rules! proposal_store_impl {
                         owner_org: r.try_get("owner_org")?,
                         id,
                     },
+                    status: status_col(&r.try_get::<String, _>("status")?)?,
                     review_digest: r.try_get("review_digest")?,
                     checked_snapshot_id: r.try_get("checked_snapshot_id")?,
                     ledger_index: index_col(r.try_get("ledger_index")?, "proposals.ledger_index")?,
@@ -385,7 +488,8 @@ macro_rules! proposal_store_impl {
                             .push_bind(index_bind(receipt.index)?)
                             .push_bind(at)
                             .push_bind(at)
-                            .push_bind(r.owner_org.as_deref());
+                            .push_bind(r.owner_org.as_deref())
+                            .push_bind(item.status.as_str());
                         // Stored again under the same id: replaced, created_at kept; only by
                         // the organisation that stored it (no row comes back otherwise).
                         qb.push(
@@ -393,18 +497,28 @@ macro_rules! proposal_store_impl {
                              input = excluded.input, review = excluded.review, review_digest = excluded.review_digest, parties = excluded.parties, \
                              list_snapshot_id = excluded.list_snapshot_id, checked_snapshot_id = excluded.checked_snapshot_id, \
                              rulebook_version = excluded.rulebook_version, program_rules_version = excluded.program_rules_version, \
-                             ledger_index = excluded.ledger_index, updated_at = excluded.updated_at \
-                             WHERE proposals.owner_org IS NOT DISTINCT FROM excluded.owner_org RETURNING created_at",
+                             ledger_index = excluded.ledger_index, updated_at = excluded.updated_at, status = excluded.status \
+                             WHERE proposals.owner_org IS NOT DISTINCT FROM excluded.owner_org \
+                             AND proposals.status IN ('draft', 'submitted', 'withdrawn') RETURNING created_at",
                         );
                         let Some(row) = qb.build().fetch_optional(&mut *tx).await? else {
-                            return Err(StoreError::Conflict(format!(
-                                "the proposal id {:?} is taken; choose another id", r.id
-                            )));
+                            // Not replaced: another organisation's id, or one under review or decided.
+                            let mut q = Builder::new("SELECT owner_org, status FROM proposals WHERE id = ");
+                            q.push_bind(r.id.as_str());
+                            let held = q.build().fetch_one(&mut *tx).await?;
+                            let owner: Option<String> = held.try_get("owner_org")?;
+                            let status: String = held.try_get("status")?;
+                            return Err(if owner != r.owner_org {
+                                StoreError::Conflict(format!("the proposal id {:?} is taken; choose another id", r.id))
+                            } else {
+                                StoreError::Conflict(format!("locked: proposal {:?} is {status} and cannot be replaced", r.id))
+                            });
                         };
                         let created_at: i64 = row.try_get(0)?;
                         out.push((
                             StoredProposal {
                                 record: r.clone(),
+                                status: item.status,
                                 review_digest: digest,
                                 checked_snapshot_id: r.list_snapshot_id,
                                 ledger_index: receipt.index,
@@ -423,6 +537,139 @@ macro_rules! proposal_store_impl {
                     qb.push_bind(id);
                     let row = qb.build().fetch_optional(&self.pool).await?.ok_or_else(|| StoreError::NotFound(format!("proposal {id:?}")))?;
                     proposal_row(&row)
+                }
+
+                async fn proposal_workflow(&self, id: &str) -> Result<WorkflowState, StoreError> {
+                    let mut qb = Builder::new("SELECT status, owner_org, review_opened_by FROM proposals WHERE id = ");
+                    qb.push_bind(id);
+                    let row = qb.build().fetch_optional(&self.pool).await?.ok_or_else(|| StoreError::NotFound(format!("proposal {id:?}")))?;
+                    let mut qb = Builder::new("SELECT agency_org, opinion, reason, answered_at FROM proposal_consultations WHERE proposal_id = ");
+                    qb.push_bind(id).push(" ORDER BY agency_org");
+                    let consulted = qb
+                        .build()
+                        .fetch_all(&self.pool)
+                        .await?
+                        .iter()
+                        .map(|r| {
+                            Ok(Consultation {
+                                agency_org: r.try_get("agency_org")?,
+                                opinion: opinion_col(r.try_get("opinion")?)?,
+                                reason: r.try_get("reason")?,
+                                answered_at: r.try_get("answered_at")?,
+                            })
+                        })
+                        .collect::<Result<Vec<_>, StoreError>>()?;
+                    Ok(WorkflowState {
+                        status: status_col(&row.try_get::<String, _>("status")?)?,
+                        owner_org: row.try_get("owner_org")?,
+                        review_opened_by: row.try_get("review_opened_by")?,
+                        consulted,
+                    })
+                }
+
+                async fn record_workflow_step(&self, step: &WorkflowStep) -> Result<(StoredEvent, AppendReceipt), StoreError> {
+                    let at = crate::timestamp::now_micros();
+                    let mut tx = $begin(&self.pool).await?;
+                    // Compare and set: the step applies to the state it was decided on.
+                    let mut qb = Builder::new("UPDATE proposals SET status = ");
+                    qb.push_bind(step.to.as_str());
+                    if let Some(by) = &step.opened_by {
+                        qb.push(", review_opened_by = ").push_bind(by.as_str());
+                    }
+                    qb.push(" WHERE id = ").push_bind(step.proposal_id.as_str()).push(" AND status = ").push_bind(step.from.as_str());
+                    if qb.build().execute(&mut *tx).await?.rows_affected() != 1 {
+                        return Err(StoreError::Conflict(format!(
+                            "proposal {:?} is no longer {}: another step was taken meanwhile", step.proposal_id, step.from
+                        )));
+                    }
+                    for agency in &step.consult {
+                        let mut qb = Builder::new("INSERT INTO proposal_consultations (proposal_id, agency_org) VALUES (");
+                        qb.push_bind(step.proposal_id.as_str()).push(", ").push_bind(agency.as_str()).push(")");
+                        qb.build().execute(&mut *tx).await.map_err(|e| match &e {
+                            sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+                                StoreError::NotFound(format!("organisation {agency:?}"))
+                            }
+                            _ => StoreError::Database(e),
+                        })?;
+                    }
+                    if let Some((agency, opinion, reason)) = &step.opinion {
+                        let mut qb = Builder::new("UPDATE proposal_consultations SET opinion = ");
+                        qb.push_bind(opinion.as_str()).push(", reason = ").push_bind(reason.as_str()).push(", answered_at = ").push_bind(at)
+                            .push(" WHERE proposal_id = ").push_bind(step.proposal_id.as_str()).push(" AND agency_org = ").push_bind(agency.as_str());
+                        if qb.build().execute(&mut *tx).await?.rows_affected() != 1 {
+                            return Err(StoreError::NotFound(format!("consultation of {agency:?} on {:?}", step.proposal_id)));
+                        }
+                    }
+                    let receipts = crate::ledger::$ledger::append_in_tx(&mut *tx, std::slice::from_ref(&step.ledger_entry)).await?;
+                    let receipt = receipts.into_iter().next().ok_or_else(|| StoreError::Corrupt("no ledger receipt".into()))?;
+                    let detail = to_json("workflow detail", &step.detail)?;
+                    let mut qb = Builder::new("INSERT INTO proposal_events (proposal_id, step, from_status, to_status, actor_user, actor_org, detail, at, ledger_index) VALUES (");
+                    let mut v = qb.separated(", ");
+                    v.push_bind(step.proposal_id.as_str())
+                        .push_bind(step.step.as_str())
+                        .push_bind(step.from.as_str())
+                        .push_bind(step.to.as_str())
+                        .push_bind(step.actor_user.as_str())
+                        .push_bind(step.actor_org.as_str())
+                        .push_bind(detail.as_str())
+                        .push_bind(at)
+                        .push_bind(index_bind(receipt.index)?);
+                    qb.push(") RETURNING id");
+                    let id: i64 = qb.build().fetch_one(&mut *tx).await?.try_get(0)?;
+                    tx.commit().await?;
+                    Ok((
+                        StoredEvent {
+                            id,
+                            proposal_id: step.proposal_id.clone(),
+                            step: step.step.clone(),
+                            from_status: step.from,
+                            to_status: step.to,
+                            actor_user: step.actor_user.clone(),
+                            actor_org: step.actor_org.clone(),
+                            detail: step.detail.clone(),
+                            at,
+                            ledger_index: receipt.index,
+                        },
+                        receipt,
+                    ))
+                }
+
+                async fn proposal_events(&self, id: &str) -> Result<Vec<StoredEvent>, StoreError> {
+                    let mut qb = Builder::new("SELECT id, proposal_id, step, from_status, to_status, actor_user, actor_org, detail, at, ledger_index FROM proposal_events WHERE proposal_id = ");
+                    qb.push_bind(id).push(" ORDER BY id");
+                    qb.build()
+                        .fetch_all(&self.pool)
+                        .await?
+                        .iter()
+                        .map(|r| {
+                            let proposal_id: String = r.try_get("proposal_id")?;
+                            Ok(StoredEvent {
+                                id: r.try_get("id")?,
+                                step: r.try_get("step")?,
+                                from_status: status_col(&r.try_get::<String, _>("from_status")?)?,
+                                to_status: status_col(&r.try_get::<String, _>("to_status")?)?,
+                                actor_user: r.try_get("actor_user")?,
+                                actor_org: r.try_get("actor_org")?,
+                                detail: json_col("workflow detail", &proposal_id, &r.try_get::<String, _>("detail")?)?,
+                                at: r.try_get("at")?,
+                                ledger_index: index_col(r.try_get("ledger_index")?, "proposal_events.ledger_index")?,
+                                proposal_id,
+                            })
+                        })
+                        .collect()
+                }
+
+                async fn designated_proposals(&self, after: Option<&str>, limit: u32) -> Result<Vec<ProposalSummary>, StoreError> {
+                    let mut qb = Builder::new(format!("SELECT {SUMMARY_COLUMNS} FROM proposals WHERE status = 'designated'"));
+                    page(&mut qb, true, after, limit);
+                    qb.build().fetch_all(&self.pool).await?.iter().map(summary_row).collect()
+                }
+
+                async fn consulted_on(&self, id: &str, org: &str) -> Result<bool, StoreError> {
+                    let mut qb = Builder::new("SELECT COUNT(*) FROM proposal_consultations WHERE proposal_id = ");
+                    qb.push_bind(id).push(" AND agency_org = ").push_bind(org);
+                    let n: i64 = qb.build().fetch_one(&self.pool).await?.try_get(0)?;
+                    Ok(n > 0)
                 }
 
                 async fn proposals(&self, owner: Option<&str>, after: Option<&str>, limit: u32) -> Result<Vec<ProposalSummary>, StoreError> {

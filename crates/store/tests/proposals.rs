@@ -46,6 +46,7 @@ fn reviewed(r: ProposalRecord) -> ReviewedProposal {
     ReviewedProposal {
         record: r,
         ledger_entry,
+        status: stackport_program::workflow::Status::Submitted,
     }
 }
 

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use stackport_app::ledger::{DecisionLedger, ORIGIN_ENV};
+use stackport_app::ledger::{DecisionLedger, KEY_FILE_ENV, ORIGIN_ENV};
 use stackport_ledger::note::VerifierKey;
 
 use super::serve::{default_db_url, open_store, DEFAULT_DATA_DIR};
@@ -37,6 +37,10 @@ pub struct LedgerDb {
     /// The log's origin (the key's name), used when the key is created.
     #[arg(long, env = ORIGIN_ENV, value_name = "ORIGIN", global = true)]
     pub origin: Option<String>,
+    /// The signing key file shared by every instance on the database (default:
+    /// DATA_DIR/ledger-signing.key).
+    #[arg(long, env = KEY_FILE_ENV, value_name = "PATH", global = true)]
+    pub key_file: Option<PathBuf>,
 }
 
 /// `stackport ledger [--db URL] <command>`.
@@ -136,7 +140,11 @@ pub fn run(args: LedgerArgs) -> anyhow::Result<ExitCode> {
 async fn open(db: &LedgerDb) -> anyhow::Result<DecisionLedger> {
     let url = db.db.clone().unwrap_or_else(default_db_url);
     let store = open_store(&url).await?;
-    DecisionLedger::open(store, &db.data_dir, db.origin.as_deref())
+    let key_file = db
+        .key_file
+        .clone()
+        .unwrap_or_else(|| db.data_dir.join(stackport_app::ledger::KEY_FILE));
+    DecisionLedger::open_with_key_file(store, &key_file, db.origin.as_deref())
         .await
         .context("opening the ledger")
 }

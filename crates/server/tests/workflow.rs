@@ -1,0 +1,215 @@
+//! The proposal workflow over loopback (issue 11, item 3): a consortium's draft submitted,
+//! Commerce's review consulting two agencies, their opinions, four eyes on the decision, an
+//! objection answered, the designated package in the catalogue, every step in the history and
+//! in the ledger with its actor; who may see and do what along the way. On SQLite and
+//! PostgreSQL.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+use stackport_identity::{OrgKind, Role};
+use stackport_server::{app, ServerConfig, ServerContext};
+use stackport_store::testing::for_each_backend;
+
+fn lists_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/lists")
+}
+
+fn sample() -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/eval/proposals");
+    std::fs::read_to_string(dir.join("S01.json")).expect("sample proposal S01")
+}
+
+struct Actor {
+    c: reqwest::Client,
+    org: String,
+    user: String,
+}
+
+async fn actor(ctx: &ServerContext, kind: OrgKind, role: Role) -> Actor {
+    let token = common::token_for(ctx, kind, role).await;
+    let c = common::client(&token);
+    let (org, user) = {
+        let creds = ctx
+            .identity
+            .authenticate(&token, stackport_store::timestamp::now_micros())
+            .await
+            .expect("token");
+        (creds.0.org, creds.0.user)
+    };
+    Actor { c, org, user }
+}
+
+async fn post(a: &Actor, url: String, body: Value) -> (u16, Value) {
+    let r = a.c.post(url).json(&body).send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn get(a: &Actor, url: String) -> (u16, Value) {
+    let r = a.c.get(url).send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_package_goes_from_draft_to_the_catalogue_with_every_step_ledgered() {
+    for_each_backend(|db| async move {
+        let store = db.open().await;
+        let data = tempfile::tempdir().unwrap();
+        let ctx = ServerContext::new(
+            store,
+            ServerConfig {
+                data_dir: data.path().to_path_buf(),
+                bundled_lists: Some(lists_dir()),
+                rulebook_dir: None,
+            },
+        )
+        .await
+        .expect("context");
+        let officer = actor(&ctx, OrgKind::Consortium, Role::ComplianceOfficer).await;
+        let rival = actor(&ctx, OrgKind::Consortium, Role::ComplianceOfficer).await;
+        let reviewer = actor(&ctx, OrgKind::Commerce, Role::Reviewer).await;
+        // The approver works at Commerce too, in the same organisation as the reviewer: made
+        // through the API below. Agencies: State and Energy consulted, War not.
+        let state = actor(&ctx, OrgKind::Agency, Role::Reviewer).await;
+        let energy = actor(&ctx, OrgKind::Agency, Role::Approver).await;
+        let war = actor(&ctx, OrgKind::Agency, Role::Reviewer).await;
+        let lender = actor(&ctx, OrgKind::Lender, Role::LenderOfficer).await;
+        let auditor = actor(&ctx, OrgKind::Auditor, Role::Auditor).await;
+        let admin = common::client(&common::admin_token(&ctx).await);
+        let router = app(ctx).await.expect("app");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+        // An approver in the reviewer's Commerce organisation, with a token of its own.
+        let r = admin
+            .post(format!("{base}/v1/orgs/{}/users", reviewer.org))
+            .json(&json!({"email": "approver@commerce.example", "name": "An Approver", "role": "approver"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let approver_user: Value = r.json().await.unwrap();
+        let r = admin
+            .post(format!("{base}/v1/tokens"))
+            .json(&json!({"label": "approver", "user_id": approver_user["id"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let approver_token: Value = r.json().await.unwrap();
+        let approver = Actor {
+            c: common::client(approver_token["token"].as_str().unwrap()),
+            org: reviewer.org.clone(),
+            user: approver_user["id"].as_str().unwrap().to_string(),
+        };
+
+        // A draft, then submitted.
+        let r = officer
+            .c
+            .post(format!("{base}/v1/proposals?draft=true"))
+            .header("content-type", "application/json")
+            .body(sample())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let (_, p) = get(&officer, format!("{base}/v1/proposals/S01")).await;
+        assert_eq!(p["status"], "draft");
+        let step = |who: &'static str| format!("{base}/v1/proposals/S01/{who}");
+        // Commerce cannot open a review of a draft; the consortium submits it.
+        let agencies = json!({"agencies": [state.org, energy.org], "reason": "full-stack package, consult State and Energy"});
+        let (s, e) = post(&reviewer, step("consultation"), agencies.clone()).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (409, Some("invalid_transition")), "{e}");
+        let (s, e) = post(&rival, step("submit"), json!({})).await;
+        assert_eq!(s, 404, "another consortium's proposal is not found: {e}");
+        let (s, e) = post(&officer, step("submit"), json!({})).await;
+        assert_eq!((s, e["to"].as_str()), (200, Some("submitted")), "{e}");
+
+        // Commerce opens the review; only agencies may be consulted; agencies see only what
+        // they are consulted on.
+        let (s, e) = post(&reviewer, step("consultation"), json!({"agencies": [lender.org], "reason": "x"})).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (400, Some("not_an_agency")), "{e}");
+        let (s, e) = post(&officer, step("consultation"), agencies.clone()).await;
+        assert_eq!(s, 403, "a consortium does not open Commerce's review: {e}");
+        assert_eq!(get(&state, format!("{base}/v1/proposals/S01")).await.0, 404);
+        let (s, e) = post(&reviewer, step("consultation"), agencies.clone()).await;
+        assert_eq!((s, e["to"].as_str()), (200, Some("under_review")), "{e}");
+        assert_eq!(get(&state, format!("{base}/v1/proposals/S01")).await.0, 200);
+        assert_eq!(get(&war, format!("{base}/v1/proposals/S01")).await.0, 404);
+        assert_eq!(get(&lender, format!("{base}/v1/proposals/S01")).await.0, 404);
+
+        // Under review, the consortium can no longer replace it.
+        let r = officer
+            .c
+            .post(format!("{base}/v1/proposals"))
+            .header("content-type", "application/json")
+            .body(sample())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 409);
+        assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "proposal_locked");
+
+        // Opinions: only consulted agencies; designation waits for all of them.
+        let (s, _) = post(&war, step("opinion"), json!({"opinion": "object", "reason": "not consulted"})).await;
+        assert_eq!(s, 404);
+        let (s, e) = post(&state, step("opinion"), json!({"opinion": "concur", "reason": "no foreign-policy concern"})).await;
+        assert_eq!(s, 200, "{e}");
+        let decide = json!({"decision": "designate", "reason": "meets the program's criteria"});
+        let (s, e) = post(&approver, step("decision"), decide.clone()).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (409, Some("opinions_missing")), "{e}");
+        let (s, e) = post(&energy, step("opinion"), json!({"opinion": "object", "reason": "grid capacity at the site"})).await;
+        assert_eq!(s, 200, "{e}");
+        // Four eyes: the reviewer who opened the review does not decide (nor may a reviewer).
+        let (s, _) = post(&reviewer, step("decision"), decide.clone()).await;
+        assert_eq!(s, 403);
+        let (s, e) = post(&approver, step("decision"), decide.clone()).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (409, Some("agency_objects")), "{e}");
+        let over = json!({"decision": "designate", "reason": "grid capacity confirmed by the operator's utility contract", "over_objection": true});
+        let (s, e) = post(&approver, step("decision"), over).await;
+        assert_eq!((s, e["to"].as_str()), (200, Some("designated")), "{e}");
+        assert_eq!(e["actor"]["user"], approver.user.as_str());
+
+        // Decided: no more steps, in the catalogue for every authenticated reader.
+        let (s, e) = post(&officer, step("withdraw"), json!({"reason": "too late"})).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (409, Some("invalid_transition")));
+        let (s, cat) = get(&lender, format!("{base}/v1/catalogue")).await;
+        assert_eq!(s, 200);
+        assert_eq!(cat["proposals"][0]["id"], "S01", "{cat}");
+        assert_eq!(cat["proposals"][0]["status"], "designated");
+
+        // The history: every step with its actor, each in the ledger with that actor.
+        let (s, h) = get(&auditor, format!("{base}/v1/proposals/S01/history")).await;
+        assert_eq!(s, 200);
+        let events = h["events"].as_array().unwrap();
+        let steps: Vec<&str> = events.iter().map(|e| e["step"].as_str().unwrap()).collect();
+        assert_eq!(steps, ["submit", "start_review", "opinion", "opinion", "designate"]);
+        let actors = [&officer, &reviewer, &state, &energy, &approver];
+        for (e, who) in events.iter().zip(actors) {
+            assert_eq!(e["actor"]["user"], who.user.as_str(), "{e}");
+            assert_eq!(e["actor"]["organisation"], who.org.as_str(), "{e}");
+            let index = e["ledger_index"].as_u64().unwrap();
+            let entry: Value = admin
+                .get(format!("{base}/v1/ledger/entries/{index}"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let recorded = &entry["entry"];
+            assert_eq!(recorded["type"], "proposal_workflow", "{recorded}");
+            assert_eq!(recorded["inputs"]["proposal"], "S01");
+            assert_eq!(recorded["inputs"]["step"], e["step"]);
+            assert_eq!(recorded["inputs"]["actor"]["user"], who.user.as_str());
+            assert_eq!(recorded["outputs"]["to"], e["to"]);
+        }
+        assert_eq!(get(&rival, format!("{base}/v1/proposals/S01/history")).await.0, 404);
+    })
+    .await;
+}
