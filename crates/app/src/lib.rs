@@ -11,6 +11,8 @@
 //!   the lists or the rules change ([`proposals::ProposalService`]).
 //! - [`identity`]: organisations, users and API tokens, and the authentication of each
 //!   request's credential ([`identity::IdentityService`]).
+//! - [`licences`]: the licence master and the shipments that draw it down
+//!   ([`licences::LicenceService`]).
 //! - [`registry`]: the chip registry ([`registry::LocateService`]): measurements checked,
 //!   stored and verified with the landmark cross-check, verdicts and alerts in the ledger, the
 //!   check-in sweep, and the JetStream consumer.
@@ -32,6 +34,7 @@ use std::sync::Arc;
 pub mod error;
 pub mod identity;
 pub mod ledger;
+pub mod licences;
 pub mod proposals;
 pub mod registry;
 pub mod screening;

@@ -66,6 +66,14 @@ pub enum Action {
     DecideProposal,
     /// The program's catalogue of designated packages.
     ReadCatalogue,
+    // Licences and shipments.
+    /// Record a licence, licence exception or NLR in one's organisation's licence master.
+    RecordLicence,
+    ReadLicences,
+    /// Read one licence and its shipments ([`decide_on`] with its owner).
+    ReadLicence,
+    /// Draw a shipment down a licence of one's own organisation ([`decide_on`]).
+    RecordShipment,
     // Location verification.
     EnrolLandmark,
     ReadLandmarks,
@@ -162,6 +170,11 @@ pub const ROUTES: &[(&str, &str, Access)] = {
         ("POST", "/v1/proposals/{id}/opinion", Needs(GiveOpinion)),
         ("POST", "/v1/proposals/{id}/decision", Needs(DecideProposal)),
         ("GET", "/v1/catalogue", Needs(ReadCatalogue)),
+        ("POST", "/v1/licences", Needs(RecordLicence)),
+        ("GET", "/v1/licences", Needs(ReadLicences)),
+        ("GET", "/v1/licences/{id}", Needs(ReadLicence)),
+        ("GET", "/v1/licences/{id}/shipments", Needs(ReadLicence)),
+        ("POST", "/v1/licences/{id}/shipments", Needs(RecordShipment)),
         ("POST", "/v1/locate/landmarks", Needs(EnrolLandmark)),
         ("GET", "/v1/locate/landmarks", Needs(ReadLandmarks)),
         ("GET", "/v1/locate/landmarks/alerts", Needs(ReadAlerts)),
@@ -218,6 +231,8 @@ impl Action {
                 | ReadProposals
                 | ReadProposal
                 | ReadCatalogue
+                | ReadLicences
+                | ReadLicence
                 | ReadLandmarks
                 | ReadChip
                 | ReadAlerts
@@ -276,6 +291,9 @@ pub fn decide(p: &Principal, action: Action) -> Decision {
             p.org_kind == OrgKind::Agency && matches!(p.role, Admin | Reviewer | Approver)
         }
         DecideProposal => p.org_kind == OrgKind::Commerce && p.role == Approver,
+        // Exporters keep their licences and ship under them (SAP GTS, Oracle GTM: F4, F5).
+        RecordLicence | RecordShipment => proposer && matches!(p.role, Admin | ComplianceOfficer),
+        ReadLicences | ReadLicence => true,
         // Landmarks are the registry's trust anchors: a false position forges verdicts, so
         // only the platform enrols them and submits what they measure.
         EnrolLandmark => platform && matches!(p.role, Admin | Operator),
@@ -303,6 +321,7 @@ pub fn reads_across(p: &Principal, action: Action) -> bool {
             // Commerce reviews every proposal submitted to the program.
             Action::ReadProposal | Action::ReadProposals => p.org_kind == OrgKind::Commerce,
             Action::ReadChip => p.org_kind == OrgKind::Commerce,
+            Action::ReadLicence | Action::ReadLicences => p.org_kind == OrgKind::Commerce,
             _ => false,
         }
 }

@@ -282,6 +282,10 @@ pub enum DecisionKind {
     /// A step of the proposal workflow (submission, consultation, an agency's opinion,
     /// designation or decline, withdrawal), with the acting user and organisation.
     ProposalWorkflow,
+    /// A licence, licence exception or NLR recorded in an organisation's licence master.
+    Licence,
+    /// A shipment drawn down a licence, or blocked, with the reason.
+    Shipment,
 }
 
 /// The versions of the rules and lists a decision used (ARCHITECTURE.md: every decision records

@@ -25,6 +25,7 @@ pub mod edge;
 pub mod error;
 pub mod identity;
 pub mod ledger;
+pub mod licences;
 pub mod locate;
 pub mod metrics;
 pub mod openapi;
@@ -119,6 +120,9 @@ pub async fn app_with(
         .merge(locate::router(&ctx).await?)
         .merge(controls::router(&ctx).await?)
         .merge(identity::router(ctx.identity.clone()))
+        .merge(licences::router(Arc::new(
+            stackport_app::licences::LicenceService::new(ctx.store.clone(), ctx.ledger.clone()),
+        )))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(health))

@@ -33,6 +33,7 @@ pub fn root() -> Document {
     doc.merge(crate::controls::ControlsApi::openapi());
     doc.merge(crate::proposals::ProposalsApi::openapi());
     doc.merge(crate::identity::IdentityApi::openapi());
+    doc.merge(crate::licences::LicencesApi::openapi());
     doc
 }
 

@@ -17,6 +17,7 @@ pub mod chips;
 mod error;
 pub mod identity;
 pub mod ledger;
+pub mod licences;
 pub mod proposals;
 pub mod screening;
 #[cfg(feature = "testing")]
@@ -35,6 +36,7 @@ pub use identity::{
     User,
 };
 pub use ledger::{AppendReceipt, GroupCommit, LedgerStore, StoredCheckpoint, StoredEntry};
+pub use licences::{LicenceRecord, LicenceStore, NewShipment, StoredShipment};
 pub use proposals::{
     sha256_hex, Consultation, ProposalKeys, ProposalRecord, ProposalStore, ProposalSummary,
     ReReview, Reevaluation, ReevaluationTrigger, ReviewedProposal, StoredEvent, StoredProposal,
@@ -53,7 +55,15 @@ use std::str::FromStr;
 
 /// Everything the server and the CLI persist. One object, whichever database is behind it.
 pub trait Storage:
-    ScreeningStore + LedgerStore + ChipStore + ProposalStore + IdentityStore + Send + Sync + 'static
+    ScreeningStore
+    + LedgerStore
+    + ChipStore
+    + ProposalStore
+    + IdentityStore
+    + LicenceStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Which backend this is, for logs and `/v1/health`.
     fn backend(&self) -> Backend;
