@@ -9,6 +9,8 @@
 //!   a list update.
 //! - [`proposals`]: proposals reviewed, stored with their ledger entries and re-evaluated when
 //!   the lists or the rules change ([`proposals::ProposalService`]).
+//! - [`financing`]: financing requests to the program's lenders, with their readiness
+//!   ([`financing::FinancingService`]).
 //! - [`identity`]: organisations, users and API tokens, and the authentication of each
 //!   request's credential ([`identity::IdentityService`]).
 //! - [`licences`]: the licence master and the shipments that draw it down
@@ -32,6 +34,7 @@
 use std::sync::Arc;
 
 pub mod error;
+pub mod financing;
 pub mod identity;
 pub mod ledger;
 pub mod licences;

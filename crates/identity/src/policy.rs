@@ -74,6 +74,13 @@ pub enum Action {
     ReadLicence,
     /// Draw a shipment down a licence of one's own organisation ([`decide_on`]).
     RecordShipment,
+    // Financing.
+    /// Ask a federal lender to finance one's designated proposal.
+    RequestFinancing,
+    /// Financing requests: one's own, those made to one's lender, or all for overseers.
+    ReadFinancing,
+    /// A lender's decision on a request made to it.
+    DecideFinancing,
     // Location verification.
     EnrolLandmark,
     ReadLandmarks,
@@ -175,6 +182,18 @@ pub const ROUTES: &[(&str, &str, Access)] = {
         ("GET", "/v1/licences/{id}", Needs(ReadLicence)),
         ("GET", "/v1/licences/{id}/shipments", Needs(ReadLicence)),
         ("POST", "/v1/licences/{id}/shipments", Needs(RecordShipment)),
+        (
+            "POST",
+            "/v1/proposals/{id}/financing",
+            Needs(RequestFinancing),
+        ),
+        ("GET", "/v1/financing", Needs(ReadFinancing)),
+        ("GET", "/v1/financing/{id}", Needs(ReadFinancing)),
+        (
+            "POST",
+            "/v1/financing/{id}/decision",
+            Needs(DecideFinancing),
+        ),
         ("POST", "/v1/locate/landmarks", Needs(EnrolLandmark)),
         ("GET", "/v1/locate/landmarks", Needs(ReadLandmarks)),
         ("GET", "/v1/locate/landmarks/alerts", Needs(ReadAlerts)),
@@ -233,6 +252,7 @@ impl Action {
                 | ReadCatalogue
                 | ReadLicences
                 | ReadLicence
+                | ReadFinancing
                 | ReadLandmarks
                 | ReadChip
                 | ReadAlerts
@@ -293,7 +313,12 @@ pub fn decide(p: &Principal, action: Action) -> Decision {
         DecideProposal => p.org_kind == OrgKind::Commerce && p.role == Approver,
         // Exporters keep their licences and ship under them (SAP GTS, Oracle GTM: F4, F5).
         RecordLicence | RecordShipment => proposer && matches!(p.role, Admin | ComplianceOfficer),
-        ReadLicences | ReadLicence => true,
+        ReadLicences | ReadLicence | ReadFinancing => true,
+        RequestFinancing => proposer && matches!(p.role, Admin | ComplianceOfficer),
+        // EXIM, DFC, USTDA: the lender's officers decide what is asked of them.
+        DecideFinancing => {
+            p.org_kind == OrgKind::Lender && matches!(p.role, LenderOfficer | Approver)
+        }
         // Landmarks are the registry's trust anchors: a false position forges verdicts, so
         // only the platform enrols them and submits what they measure.
         EnrolLandmark => platform && matches!(p.role, Admin | Operator),
@@ -321,7 +346,9 @@ pub fn reads_across(p: &Principal, action: Action) -> bool {
             // Commerce reviews every proposal submitted to the program.
             Action::ReadProposal | Action::ReadProposals => p.org_kind == OrgKind::Commerce,
             Action::ReadChip => p.org_kind == OrgKind::Commerce,
-            Action::ReadLicence | Action::ReadLicences => p.org_kind == OrgKind::Commerce,
+            Action::ReadLicence | Action::ReadLicences | Action::ReadFinancing => {
+                p.org_kind == OrgKind::Commerce
+            }
             _ => false,
         }
 }

@@ -286,6 +286,8 @@ pub enum DecisionKind {
     Licence,
     /// A shipment drawn down a licence, or blocked, with the reason.
     Shipment,
+    /// A financing request to a federal lender, or the lender's decision on it.
+    Financing,
 }
 
 /// The versions of the rules and lists a decision used (ARCHITECTURE.md: every decision records

@@ -23,6 +23,7 @@ pub mod auth;
 pub mod controls;
 pub mod edge;
 pub mod error;
+pub mod financing;
 pub mod identity;
 pub mod ledger;
 pub mod licences;

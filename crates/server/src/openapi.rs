@@ -34,6 +34,7 @@ pub fn root() -> Document {
     doc.merge(crate::proposals::ProposalsApi::openapi());
     doc.merge(crate::identity::IdentityApi::openapi());
     doc.merge(crate::licences::LicencesApi::openapi());
+    doc.merge(crate::financing::FinancingApi::openapi());
     doc
 }
 

@@ -771,7 +771,15 @@ pub async fn router(
         .routes(routes!(opinion))
         .routes(routes!(decision))
         .routes(routes!(catalogue))
-        .with_state(service))
+        .with_state(service.clone())
+        // Financing requests read the proposals' reviews and status through this service.
+        .merge(crate::financing::router(Arc::new(
+            stackport_app::financing::FinancingService::new(
+                ctx.store.clone(),
+                ctx.ledger.clone(),
+                service,
+            ),
+        ))))
 }
 
 #[cfg(test)]

@@ -18,8 +18,12 @@ fn lists_dir() -> PathBuf {
 }
 
 fn sample() -> String {
+    sample_named("S01")
+}
+
+fn sample_named(id: &str) -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/eval/proposals");
-    std::fs::read_to_string(dir.join("S01.json")).expect("sample proposal S01")
+    std::fs::read_to_string(dir.join(format!("{id}.json"))).expect("sample proposal")
 }
 
 struct Actor {
@@ -40,6 +44,37 @@ async fn actor(ctx: &ServerContext, kind: OrgKind, role: Role) -> Actor {
         (creds.0.org, creds.0.user)
     };
     Actor { c, org, user }
+}
+
+/// A new user of `org` with `role`, made by the platform's admin, and its token.
+async fn colleague(
+    admin: &reqwest::Client,
+    base: &str,
+    org: &str,
+    email: &str,
+    role: &str,
+) -> Actor {
+    let r = admin
+        .post(format!("{base}/v1/orgs/{org}/users"))
+        .json(&json!({"email": email, "name": "A Colleague", "role": role}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let user: Value = r.json().await.unwrap();
+    let r = admin
+        .post(format!("{base}/v1/tokens"))
+        .json(&json!({"label": role, "user_id": user["id"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let token: Value = r.json().await.unwrap();
+    Actor {
+        c: common::client(token["token"].as_str().unwrap()),
+        org: org.to_string(),
+        user: user["id"].as_str().unwrap().to_string(),
+    }
 }
 
 async fn post(a: &Actor, url: String, body: Value) -> (u16, Value) {
@@ -86,27 +121,7 @@ async fn a_package_goes_from_draft_to_the_catalogue_with_every_step_ledgered() {
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 
         // An approver in the reviewer's Commerce organisation, with a token of its own.
-        let r = admin
-            .post(format!("{base}/v1/orgs/{}/users", reviewer.org))
-            .json(&json!({"email": "approver@commerce.example", "name": "An Approver", "role": "approver"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        let approver_user: Value = r.json().await.unwrap();
-        let r = admin
-            .post(format!("{base}/v1/tokens"))
-            .json(&json!({"label": "approver", "user_id": approver_user["id"]}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        let approver_token: Value = r.json().await.unwrap();
-        let approver = Actor {
-            c: common::client(approver_token["token"].as_str().unwrap()),
-            org: reviewer.org.clone(),
-            user: approver_user["id"].as_str().unwrap().to_string(),
-        };
+        let approver = colleague(&admin, &base, &reviewer.org, "approver@commerce.example", "approver").await;
 
         // A draft, then submitted.
         let r = officer
@@ -210,6 +225,93 @@ async fn a_package_goes_from_draft_to_the_catalogue_with_every_step_ledgered() {
             assert_eq!(recorded["outputs"]["to"], e["to"]);
         }
         assert_eq!(get(&rival, format!("{base}/v1/proposals/S01/history")).await.0, 404);
+    })
+    .await;
+}
+
+/// After designation: a lender sees the consortium's financing request, not ready while the
+/// package's licensable item has no licence, ready once the licence is recorded; approves it;
+/// a shipment then draws the licence down. Every step is in the ledger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn financing_waits_for_the_licences_the_package_needs() {
+    for_each_backend(|db| async move {
+        let data = tempfile::tempdir().unwrap();
+        let ctx = ServerContext::new(
+            db.open().await,
+            ServerConfig { data_dir: data.path().to_path_buf(), bundled_lists: Some(lists_dir()), rulebook_dir: None },
+        )
+        .await
+        .expect("context");
+        let officer = actor(&ctx, OrgKind::Consortium, Role::ComplianceOfficer).await;
+        let reviewer = actor(&ctx, OrgKind::Commerce, Role::Reviewer).await;
+        let state = actor(&ctx, OrgKind::Agency, Role::Reviewer).await;
+        let exim = actor(&ctx, OrgKind::Lender, Role::LenderOfficer).await;
+        let dfc = actor(&ctx, OrgKind::Lender, Role::LenderOfficer).await;
+        let admin = common::client(&common::admin_token(&ctx).await);
+        let router = app(ctx).await.expect("app");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let approver = colleague(&admin, &base, &reviewer.org, "approver2@commerce.example", "approver").await;
+
+        // S02: one chip to Qatar that needs a licence (3A090.a).
+        let r = officer.c.post(format!("{base}/v1/proposals")).header("content-type", "application/json").body(sample_named("S02")).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let step = |s: &str| format!("{base}/v1/proposals/S02/{s}");
+        let fin_body = json!({"lender": exim.org, "instrument": "direct_loan", "amount_usd": 25_000_000.0});
+        let (s, e) = post(&officer, step("financing"), fin_body.clone()).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (409, Some("not_designated")), "{e}");
+        assert_eq!(post(&reviewer, step("consultation"), json!({"agencies": [state.org], "reason": "consult State"})).await.0, 200);
+        assert_eq!(post(&state, step("opinion"), json!({"opinion": "concur", "reason": "ok"})).await.0, 200);
+        assert_eq!(post(&approver, step("decision"), json!({"decision": "designate", "reason": "meets the criteria"})).await.0, 200);
+
+        let (s, e) = post(&officer, step("financing"), json!({"lender": officer.org, "instrument": "direct_loan", "amount_usd": 1.0})).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (400, Some("not_a_lender")));
+        let (s, f) = post(&officer, step("financing"), fin_body).await;
+        assert_eq!(s, 201, "{f}");
+        let fid = f["id"].as_str().unwrap().to_string();
+        assert_eq!(f["ready"], false);
+        assert_eq!(f["missing_licences"][0]["eccn"], "3A090.a", "{f}");
+        assert_eq!(f["missing_licences"][0]["destination"], "QA");
+
+        // The lender asked sees it; another lender does not.
+        let (s, list) = get(&exim, format!("{base}/v1/financing")).await;
+        assert_eq!(s, 200);
+        assert_eq!(list["requests"].as_array().unwrap().len(), 1);
+        assert_eq!(get(&dfc, format!("{base}/v1/financing/{fid}")).await.0, 404);
+        let (_, list) = get(&dfc, format!("{base}/v1/financing")).await;
+        assert!(list["requests"].as_array().unwrap().is_empty());
+        let approve = json!({"decision": "approve", "reason": "credit approved"});
+        let (s, e) = post(&exim, format!("{base}/v1/financing/{fid}/decision"), approve.clone()).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (409, Some("not_ready")), "{e}");
+        assert_eq!(post(&dfc, format!("{base}/v1/financing/{fid}/decision"), approve.clone()).await.0, 404);
+
+        // The consortium records its licence: the request is ready; the lender approves.
+        let (s, l) = post(&officer, format!("{base}/v1/licences"), json!({"number": "D7654321", "kind": "licence",
+            "eccns": ["3A090.a"], "destination": "QA", "valid_from": "2026-01-01", "valid_to": "2030-12-31",
+            "value_limit_usd": 50_000_000.0})).await;
+        assert_eq!(s, 201, "{l}");
+        let (_, f) = get(&exim, format!("{base}/v1/financing/{fid}")).await;
+        assert_eq!((f["ready"].as_bool(), f["missing_licences"].as_array().map(Vec::len)), (Some(true), Some(0)), "{f}");
+        let (s, f) = post(&exim, format!("{base}/v1/financing/{fid}/decision"), approve.clone()).await;
+        assert_eq!((s, f["status"].as_str()), (200, Some("approved")), "{f}");
+        assert_eq!(post(&exim, format!("{base}/v1/financing/{fid}/decision"), approve).await.0, 409, "decided once");
+
+        // A shipment of the package draws the licence down.
+        let lid = l["id"].as_str().unwrap();
+        let (s, sh) = post(&officer, format!("{base}/v1/licences/{lid}/shipments"), json!({"eccn": "3A090.a",
+            "destination": "QA", "party": "anyone", "value_usd": 1_000_000.0, "quantity": 8, "ship_date": "2026-12-08"})).await;
+        assert_eq!((s, sh["outcome"].as_str()), (201, Some("drawn")), "{sh}");
+        let (_, l) = get(&officer, format!("{base}/v1/licences/{lid}")).await;
+        assert_eq!(l["value_remaining_usd"], 49_000_000.0);
+
+        // The ledger holds each step: the financing request and decision with their actors.
+        for (index, status, who) in [(f["ledger_index"].as_u64().unwrap(), "requested", &officer), (f["decision_ledger_index"].as_u64().unwrap(), "approved", &exim)] {
+            let e: Value = admin.get(format!("{base}/v1/ledger/entries/{index}")).send().await.unwrap().json().await.unwrap();
+            assert_eq!(e["entry"]["type"], "financing");
+            assert_eq!(e["entry"]["outputs"]["status"], status);
+            assert_eq!(e["entry"]["inputs"]["actor"]["user"], who.user.as_str());
+        }
     })
     .await;
 }

@@ -36,7 +36,9 @@ pub use identity::{
     User,
 };
 pub use ledger::{AppendReceipt, GroupCommit, LedgerStore, StoredCheckpoint, StoredEntry};
-pub use licences::{LicenceRecord, LicenceStore, NewShipment, StoredShipment};
+pub use licences::{
+    FinancingRecord, FinancingStore, LicenceRecord, LicenceStore, NewShipment, StoredShipment,
+};
 pub use proposals::{
     sha256_hex, Consultation, ProposalKeys, ProposalRecord, ProposalStore, ProposalSummary,
     ReReview, Reevaluation, ReevaluationTrigger, ReviewedProposal, StoredEvent, StoredProposal,
@@ -61,6 +63,7 @@ pub trait Storage:
     + ProposalStore
     + IdentityStore
     + LicenceStore
+    + FinancingStore
     + Send
     + Sync
     + 'static

@@ -76,6 +76,56 @@ pub struct StoredShipment {
     pub ledger_index: u64,
 }
 
+/// A financing request of a designated package to a federal lender (schema
+/// `migrations/*/0015_financing.sql`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FinancingRecord {
+    pub id: String,
+    pub proposal_id: String,
+    pub owner_org: String,
+    pub lender_org: String,
+    pub instrument: String,
+    /// US cents.
+    pub amount: i64,
+    /// `requested`, `approved` or `declined`.
+    pub status: String,
+    pub reason: Option<String>,
+    pub created_at: i64,
+    pub decided_at: Option<i64>,
+    pub decided_by: Option<String>,
+    pub ledger_index: u64,
+    pub decision_ledger_index: Option<u64>,
+}
+
+#[async_trait::async_trait]
+pub trait FinancingStore {
+    /// Records a request with its ledger entry.
+    async fn create_financing(
+        &self,
+        request: &FinancingRecord,
+        ledger_entry: &str,
+    ) -> Result<FinancingRecord, StoreError>;
+    async fn financing(&self, id: &str) -> Result<FinancingRecord, StoreError>;
+    /// Requests by id; only those of `owner`, or made to `lender`, if given.
+    async fn financing_requests(
+        &self,
+        owner: Option<&str>,
+        lender: Option<&str>,
+    ) -> Result<Vec<FinancingRecord>, StoreError>;
+    /// The lender's decision, only on a request still `requested` (else
+    /// [`StoreError::Conflict`]), with its ledger entry.
+    async fn decide_financing(
+        &self,
+        id: &str,
+        status: &str,
+        reason: &str,
+        by: &str,
+        ledger_entry: &str,
+    ) -> Result<FinancingRecord, StoreError>;
+}
+
+const FINANCING_COLUMNS: &str = "id, proposal_id, owner_org, lender_org, instrument, amount, status, reason, created_at, decided_at, decided_by, ledger_index, decision_ledger_index";
+
 /// Builds a shipment's ledger entry once its outcome is known: `(outcome, reason)`.
 pub type ShipmentEntry<'a> =
     &'a (dyn Fn(&str, Option<&str>) -> Result<String, StoreError> + Send + Sync);
@@ -171,6 +221,144 @@ macro_rules! licence_store_impl {
                     at: r.try_get("at")?,
                     ledger_index: index_col(r.try_get("ledger_index")?, "shipments.ledger_index")?,
                 })
+            }
+
+            fn financing_row(r: &DbRow) -> Result<FinancingRecord, StoreError> {
+                Ok(FinancingRecord {
+                    id: r.try_get("id")?,
+                    proposal_id: r.try_get("proposal_id")?,
+                    owner_org: r.try_get("owner_org")?,
+                    lender_org: r.try_get("lender_org")?,
+                    instrument: r.try_get("instrument")?,
+                    amount: r.try_get("amount")?,
+                    status: r.try_get("status")?,
+                    reason: r.try_get("reason")?,
+                    created_at: r.try_get("created_at")?,
+                    decided_at: r.try_get("decided_at")?,
+                    decided_by: r.try_get("decided_by")?,
+                    ledger_index: index_col(
+                        r.try_get("ledger_index")?,
+                        "financing_requests.ledger_index",
+                    )?,
+                    decision_ledger_index: r
+                        .try_get::<Option<i64>, _>("decision_ledger_index")?
+                        .map(|v| index_col(v, "financing_requests.decision_ledger_index"))
+                        .transpose()?,
+                })
+            }
+
+            async fn append_one(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                entry: &str,
+            ) -> Result<AppendReceipt, StoreError> {
+                crate::ledger::$ledger::append_in_tx(conn, &[entry.to_string()])
+                    .await?
+                    .into_iter()
+                    .next()
+                    .ok_or_else(|| StoreError::Corrupt("no ledger receipt".into()))
+            }
+
+            #[async_trait::async_trait]
+            impl FinancingStore for $store {
+                async fn create_financing(
+                    &self,
+                    f: &FinancingRecord,
+                    ledger_entry: &str,
+                ) -> Result<FinancingRecord, StoreError> {
+                    let mut tx = $begin(&self.pool).await?;
+                    let receipt = append_one(&mut tx, ledger_entry).await?;
+                    let mut qb = Builder::new(format!(
+                        "INSERT INTO financing_requests ({FINANCING_COLUMNS}) VALUES ("
+                    ));
+                    let mut v = qb.separated(", ");
+                    v.push_bind(f.id.as_str())
+                        .push_bind(f.proposal_id.as_str())
+                        .push_bind(f.owner_org.as_str())
+                        .push_bind(f.lender_org.as_str())
+                        .push_bind(f.instrument.as_str())
+                        .push_bind(f.amount)
+                        .push_bind(f.status.as_str())
+                        .push_bind(f.reason.as_deref())
+                        .push_bind(f.created_at)
+                        .push_bind(f.decided_at)
+                        .push_bind(f.decided_by.as_deref())
+                        .push_bind(index_bind(receipt.index)?)
+                        .push_bind(Option::<i64>::None);
+                    qb.push(")");
+                    qb.build().execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok(FinancingRecord {
+                        ledger_index: receipt.index,
+                        ..f.clone()
+                    })
+                }
+
+                async fn financing(&self, id: &str) -> Result<FinancingRecord, StoreError> {
+                    let mut qb = Builder::new(format!(
+                        "SELECT {FINANCING_COLUMNS} FROM financing_requests WHERE id = "
+                    ));
+                    qb.push_bind(id);
+                    match qb.build().fetch_optional(&self.pool).await? {
+                        Some(r) => financing_row(&r),
+                        None => Err(StoreError::NotFound(format!("financing request {id:?}"))),
+                    }
+                }
+
+                async fn financing_requests(
+                    &self,
+                    owner: Option<&str>,
+                    lender: Option<&str>,
+                ) -> Result<Vec<FinancingRecord>, StoreError> {
+                    let mut qb = Builder::new(format!(
+                        "SELECT {FINANCING_COLUMNS} FROM financing_requests WHERE 1 = 1"
+                    ));
+                    if let Some(o) = owner {
+                        qb.push(" AND owner_org = ").push_bind(o);
+                    }
+                    if let Some(l) = lender {
+                        qb.push(" AND lender_org = ").push_bind(l);
+                    }
+                    qb.push(" ORDER BY id");
+                    qb.build()
+                        .fetch_all(&self.pool)
+                        .await?
+                        .iter()
+                        .map(financing_row)
+                        .collect()
+                }
+
+                async fn decide_financing(
+                    &self,
+                    id: &str,
+                    status: &str,
+                    reason: &str,
+                    by: &str,
+                    ledger_entry: &str,
+                ) -> Result<FinancingRecord, StoreError> {
+                    let at = crate::timestamp::now_micros();
+                    let mut tx = $begin(&self.pool).await?;
+                    let receipt = append_one(&mut tx, ledger_entry).await?;
+                    let mut qb = Builder::new("UPDATE financing_requests SET status = ");
+                    qb.push_bind(status)
+                        .push(", reason = ")
+                        .push_bind(reason)
+                        .push(", decided_at = ")
+                        .push_bind(at)
+                        .push(", decided_by = ")
+                        .push_bind(by)
+                        .push(", decision_ledger_index = ")
+                        .push_bind(index_bind(receipt.index)?)
+                        .push(" WHERE id = ")
+                        .push_bind(id)
+                        .push(" AND status = 'requested'");
+                    if qb.build().execute(&mut *tx).await?.rows_affected() != 1 {
+                        return Err(StoreError::Conflict(format!(
+                            "financing request {id:?} was decided already"
+                        )));
+                    }
+                    tx.commit().await?;
+                    self.financing(id).await
+                }
             }
 
             #[async_trait::async_trait]
