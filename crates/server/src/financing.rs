@@ -106,7 +106,7 @@ type Service = State<Arc<FinancingService>>;
     params(("id" = String, Path, description = "The proposal's id")),
     responses((status = 201, body = FinancingResponse),
         (status = 409, description = "not_designated: financing follows designation")))]
-async fn request(
+async fn request_financing(
     State(svc): Service,
     Caller(p): Caller,
     Path(id): Path<String>,
@@ -135,7 +135,7 @@ async fn request(
 /// Financing requests: a lender's are those made to it, a consortium's its own.
 #[utoipa::path(get, path = "/v1/financing", tag = "financing",
     responses((status = 200, body = FinancingList)))]
-async fn list(
+async fn list_financing(
     State(svc): Service,
     Caller(p): Caller,
 ) -> Result<axum::Json<FinancingList>, ApiError> {
@@ -149,7 +149,7 @@ async fn list(
 #[utoipa::path(get, path = "/v1/financing/{id}", tag = "financing",
     params(("id" = String, Path, description = "The request's id (`fin_…`)")),
     responses((status = 200, body = FinancingResponse)))]
-async fn one(
+async fn get_financing(
     State(svc): Service,
     Caller(p): Caller,
     Path(id): Path<String>,
@@ -162,7 +162,7 @@ async fn one(
     params(("id" = String, Path, description = "The request's id")),
     responses((status = 200, body = FinancingResponse),
         (status = 409, description = "not_ready: an item needs a licence; invalid_transition: decided already")))]
-async fn decision(
+async fn decide_financing(
     State(svc): Service,
     Caller(p): Caller,
     Path(id): Path<String>,
@@ -188,9 +188,9 @@ async fn decision(
 
 pub fn router(svc: Arc<FinancingService>) -> OpenApiRouter {
     OpenApiRouter::new()
-        .routes(routes!(request))
-        .routes(routes!(list))
-        .routes(routes!(one))
-        .routes(routes!(decision))
+        .routes(routes!(request_financing))
+        .routes(routes!(list_financing))
+        .routes(routes!(get_financing))
+        .routes(routes!(decide_financing))
         .with_state(svc)
 }

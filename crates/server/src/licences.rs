@@ -202,7 +202,7 @@ type Service = State<Arc<LicenceService>>;
 /// Records a licence, licence exception or NLR in the caller's organisation's licence master.
 #[utoipa::path(post, path = "/v1/licences", tag = "licences", request_body = NewLicenceRequest,
     responses((status = 201, body = LicenceView), (status = 409, description = "conflict: the organisation has a licence of this number")))]
-async fn record(
+async fn record_licence(
     State(svc): Service,
     Caller(p): Caller,
     Json(req): Json<NewLicenceRequest>,
@@ -227,7 +227,10 @@ async fn record(
 /// The licences the caller may see, with what is left of each and its warnings.
 #[utoipa::path(get, path = "/v1/licences", tag = "licences",
     responses((status = 200, body = LicenceList)))]
-async fn list(State(svc): Service, Caller(p): Caller) -> Result<axum::Json<LicenceList>, ApiError> {
+async fn list_licences(
+    State(svc): Service,
+    Caller(p): Caller,
+) -> Result<axum::Json<LicenceList>, ApiError> {
     let licences = svc.licences(&p).await?;
     Ok(axum::Json(LicenceList {
         licences: licences.into_iter().map(LicenceView::from).collect(),
@@ -238,7 +241,7 @@ async fn list(State(svc): Service, Caller(p): Caller) -> Result<axum::Json<Licen
 #[utoipa::path(get, path = "/v1/licences/{id}", tag = "licences",
     params(("id" = String, Path, description = "The licence's id (`lic_…`)")),
     responses((status = 200, body = LicenceView)))]
-async fn one(
+async fn get_licence(
     State(svc): Service,
     Caller(p): Caller,
     Path(id): Path<String>,
@@ -250,7 +253,7 @@ async fn one(
 #[utoipa::path(get, path = "/v1/licences/{id}/shipments", tag = "licences",
     params(("id" = String, Path, description = "The licence's id")),
     responses((status = 200, body = ShipmentList)))]
-async fn shipments(
+async fn list_shipments(
     State(svc): Service,
     Caller(p): Caller,
     Path(id): Path<String>,
@@ -269,7 +272,7 @@ async fn shipments(
     params(("id" = String, Path, description = "The licence's id")),
     responses((status = 201, body = ShipmentView),
         (status = 409, description = "blocked: licence_exhausted, licence_expired, licence_not_yet_valid, item_not_covered, destination_not_covered, party_not_covered")))]
-async fn ship(
+async fn record_shipment(
     State(svc): Service,
     Caller(p): Caller,
     Path(id): Path<String>,
@@ -292,8 +295,8 @@ async fn ship(
 
 pub fn router(svc: Arc<LicenceService>) -> OpenApiRouter {
     OpenApiRouter::new()
-        .routes(routes!(record, list))
-        .routes(routes!(one))
-        .routes(routes!(shipments, ship))
+        .routes(routes!(record_licence, list_licences))
+        .routes(routes!(get_licence))
+        .routes(routes!(list_shipments, record_shipment))
         .with_state(svc)
 }

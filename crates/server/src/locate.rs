@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::Extension;
+use stackport_identity::policy::{decide_on, Action, Principal};
 
 use crate::error::{Bytes, Path, Query};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -174,6 +176,7 @@ fn parse_site(svc: &LocateService, lat: f64, lon: f64) -> Result<GeoPoint, ApiEr
               (status = 409, description = "already_enrolled")))]
 async fn enrol_chip(
     State(svc): Svc,
+    caller: Option<Extension<Principal>>,
     Json(body): Json<EnrolChip>,
 ) -> Result<(StatusCode, axum::Json<ChipView>), ApiError> {
     ChipId::new(&body.id).map_err(|e| svc.reject(Rejection::InvalidRequest, format!("id: {e}")))?;
@@ -219,19 +222,45 @@ async fn enrol_chip(
         checkin_interval_s: interval,
         enrolled_at: now_us(),
     };
-    svc.store().enrol_chip(&record).await.map_err(|e| match e {
-        StoreError::Conflict(m) => svc.reject(Rejection::AlreadyEnrolled, m),
-        other => other.into(),
-    })?;
+    // The enrolling organisation owns the chip: its operators, and those who oversee chips,
+    // see it (`policy::decide_on(ReadChip)`).
+    let owner = caller.as_ref().map(|Extension(p)| p.org.as_str());
+    svc.store()
+        .enrol_chip_for(&record, owner)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(m) => svc.reject(Rejection::AlreadyEnrolled, m),
+            other => other.into(),
+        })?;
     Ok((StatusCode::CREATED, axum::Json(record.into())))
+}
+
+/// Another organisation's chip is answered exactly as an unknown one. Without a principal
+/// (the module's routes served on their own, as its tests and benchmarks do, without the
+/// server's auth layer) there is no organisation to check.
+async fn visible_chip(
+    svc: &LocateService,
+    caller: Option<&Extension<Principal>>,
+    id: &str,
+) -> Result<(), ApiError> {
+    let missing = || ApiError::new("not_found", format!("chip {id:?} is not enrolled"));
+    let owner = svc.store().chip_owner_org(id).await?.ok_or_else(missing)?;
+    match caller {
+        Some(Extension(p)) if !decide_on(p, Action::ReadChip, owner.as_deref()).allowed() => {
+            Err(missing())
+        }
+        _ => Ok(()),
+    }
 }
 
 #[utoipa::path(get, path = "/v1/locate/chips/{id}", tag = "locate",
     responses((status = 200, description = "The chip, its latest verdict and open alerts", body = ChipStatus), (status = 404, description = "not_found")))]
 async fn chip_status(
     State(svc): Svc,
+    caller: Option<Extension<Principal>>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<ChipStatus>, ApiError> {
+    visible_chip(&svc, caller.as_ref(), &id).await?;
     let chip = svc
         .store()
         .chip(&id)
@@ -261,8 +290,10 @@ async fn chip_status(
     responses((status = 200, description = "Verdict history, newest first (at most 1,000)", body = [VerdictView]), (status = 404, description = "not_found")))]
 async fn chip_verdicts(
     State(svc): Svc,
+    caller: Option<Extension<Principal>>,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Vec<VerdictView>>, ApiError> {
+    visible_chip(&svc, caller.as_ref(), &id).await?;
     svc.store()
         .chip(&id)
         .await?
@@ -279,7 +310,12 @@ async fn chip_verdicts(
 
 #[utoipa::path(get, path = "/v1/locate/chips/{id}/map.svg", tag = "locate",
     responses((status = 200, description = "SVG world map of the chip's current region", content_type = "image/svg+xml"), (status = 404, description = "not_found")))]
-async fn chip_map(State(svc): Svc, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn chip_map(
+    State(svc): Svc,
+    caller: Option<Extension<Principal>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    visible_chip(&svc, caller.as_ref(), &id).await?;
     let chip = svc
         .store()
         .chip(&id)

@@ -108,6 +108,17 @@ async fn every_operation_answers_as_the_policy_decides_for_every_role() {
             .await
             .unwrap();
         let ops = operations(&doc);
+        // OpenAPI 3.1 §4.8.10.1: operation ids are unique in the document.
+        let mut ids = std::collections::HashSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap_or_default().to_string();
+                assert!(
+                    ids.insert(id.clone()),
+                    "operationId {id:?} of {method} {path} is used twice"
+                );
+            }
+        }
         assert!(ops.len() >= 39, "{} operations", ops.len());
 
         // Revoke one token through the API; it must then fail like no token.
@@ -275,6 +286,64 @@ async fn every_operation_answers_as_the_policy_decides_for_every_role() {
                 .any(|l| l["id"] == pid.as_str());
             assert_eq!(listed, oversees, "{kind} {role}: {list}");
         }
+        // A data-centre operator's chip: its own operators and those who oversee chips see it;
+        // every other organisation gets what an unknown chip gets.
+        let operator = principals
+            .iter()
+            .find(|(k, r, _)| *k == OrgKind::Operator && *r == Role::Operator)
+            .unwrap();
+        let key = stackport_locate::protocol::SecretKey::generate(
+            stackport_locate::protocol::SignatureAlgorithm::Ed25519,
+        )
+        .public_key()
+        .to_string();
+        let r = common::client(&operator.2)
+            .post(format!("{base}/v1/locate/chips"))
+            .json(
+                &serde_json::json!({"id": "gpu-0001", "public_key": key, "model": "H200",
+                "owner": "Gulf DC", "site": {"lat": 25.2, "lon": 55.3, "country": "AE"}}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+        for (kind, role, token) in &principals {
+            let c = common::client(token);
+            let p = Principal {
+                user: String::new(),
+                org: String::new(),
+                org_kind: *kind,
+                role: *role,
+            };
+            let own = token == &operator.2;
+            let oversees = reads_across(&p, Action::ReadChip);
+            for suffix in ["", "/verdicts", "/map.svg"] {
+                let (s, body) = call(
+                    &c,
+                    &base,
+                    "GET",
+                    &format!("/v1/locate/chips/gpu-0001{suffix}"),
+                )
+                .await;
+                let (s2, body2) = call(
+                    &c,
+                    &base,
+                    "GET",
+                    &format!("/v1/locate/chips/gpu-0002{suffix}"),
+                )
+                .await;
+                if own || oversees {
+                    assert_eq!(s, 200, "{kind} {role} {suffix}: {body}");
+                } else {
+                    assert_eq!(
+                        (s, body.replace("gpu-0001", "gpu-0002")),
+                        (s2, body2),
+                        "{kind} {role} {suffix}: a chip's existence leaks"
+                    );
+                }
+            }
+        }
+
         // The same id from another consortium does not replace it.
         let other = common::client(
             &principals

@@ -207,7 +207,19 @@ pub struct OverdueChip {
 #[async_trait::async_trait]
 pub trait ChipStore {
     /// Enrols a chip. A chip id or public key already enrolled is a conflict.
-    async fn enrol_chip(&self, chip: &ChipRecord) -> Result<(), StoreError>;
+    async fn enrol_chip(&self, chip: &ChipRecord) -> Result<(), StoreError> {
+        self.enrol_chip_for(chip, None).await
+    }
+    /// Enrols a chip owned by `owner_org` (the operator that enrolled it; `None`: the
+    /// platform's).
+    async fn enrol_chip_for(
+        &self,
+        chip: &ChipRecord,
+        owner_org: Option<&str>,
+    ) -> Result<(), StoreError>;
+    /// The organisation owning an enrolled chip (`Some(None)`: the platform's); `None` if no
+    /// chip has this id.
+    async fn chip_owner_org(&self, id: &str) -> Result<Option<Option<String>>, StoreError>;
     async fn chip(&self, id: &str) -> Result<Option<ChipRecord>, StoreError>;
     async fn chips(&self) -> Result<Vec<ChipRecord>, StoreError>;
     /// Enrols a landmark; an id already enrolled is a conflict.
@@ -456,8 +468,17 @@ macro_rules! chip_store_impl {
 
         #[async_trait::async_trait]
         impl ChipStore for $store {
-            async fn enrol_chip(&self, c: &ChipRecord) -> Result<(), StoreError> {
-                let sql = $sql(&format!("INSERT INTO chips ({CHIP_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"));
+            async fn chip_owner_org(&self, id: &str) -> Result<Option<Option<String>>, StoreError> {
+                let sql = $sql("SELECT owner_org FROM chips WHERE id = $1");
+                let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+                Ok(match row {
+                    Some(r) => Some(r.try_get("owner_org")?),
+                    None => None,
+                })
+            }
+
+            async fn enrol_chip_for(&self, c: &ChipRecord, owner_org: Option<&str>) -> Result<(), StoreError> {
+                let sql = $sql(&format!("INSERT INTO chips ({CHIP_COLS}, owner_org) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"));
                 let res = sqlx::query(&sql)
                     .bind(&c.id)
                     .bind(&c.public_key)
@@ -469,6 +490,7 @@ macro_rules! chip_store_impl {
                     .bind(&c.export_ref)
                     .bind(c.checkin_interval_s)
                     .bind(c.enrolled_at)
+                    .bind(owner_org)
                     .execute(&self.pool)
                     .await;
                 match res {
