@@ -11,6 +11,8 @@
 //!   the lists or the rules change ([`proposals::ProposalService`]).
 //! - [`financing`]: financing requests to the program's lenders, with their readiness
 //!   ([`financing::FinancingService`]).
+//! - [`holds`]: the review queue of potential matches and the holds they place
+//!   ([`holds::ReviewService`]).
 //! - [`identity`]: organisations, users and API tokens, and the authentication of each
 //!   request's credential ([`identity::IdentityService`]).
 //! - [`licences`]: the licence master and the shipments that draw it down
@@ -35,6 +37,7 @@ use std::sync::Arc;
 
 pub mod error;
 pub mod financing;
+pub mod holds;
 pub mod identity;
 pub mod ledger;
 pub mod licences;

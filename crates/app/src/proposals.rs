@@ -444,6 +444,11 @@ impl ProposalService {
             })?;
         self.ledger.note_appended(1);
         self.reviews.increment(1);
+        // Every potential match of its parties enters its organisation's review queue, and
+        // the proposal is held while one is open.
+        if let Some(owner) = &stored.record.owner_org {
+            crate::holds::queue_proposal(&self.store, owner, &review).await?;
+        }
         Ok((
             stored,
             LedgerReceipt {
@@ -968,6 +973,18 @@ impl ProposalService {
             ),
         };
         let to = workflow::next(state.status, &step, &facts).map_err(workflow_error)?;
+        // A failed check blocks the document: no designation while a hold is in force.
+        if to == Status::Designated {
+            if let Some(hold) = self.store.hold_on("proposal", id).await? {
+                return Err(AppError::Conflict {
+                    code: "held",
+                    message: format!(
+                        "proposal {id:?} is held ({}): hold {}",
+                        hold.reason, hold.id
+                    ),
+                });
+            }
+        }
         let entry = Decision::now(
             DecisionKind::ProposalWorkflow,
             serde_json::json!({

@@ -81,6 +81,15 @@ pub enum Action {
     ReadFinancing,
     /// A lender's decision on a request made to it.
     DecideFinancing,
+    // Review of potential matches, and holds.
+    /// Review items and holds: one's own organisation's, or all for overseers.
+    ReadReviewQueue,
+    /// Decide a potential match of one's organisation true or false.
+    DecideMatch,
+    /// Ask for a hold's release (the first person of four eyes).
+    RequestRelease,
+    /// Release a hold someone else asked to release (the second person).
+    ReleaseHold,
     // Location verification.
     EnrolLandmark,
     ReadLandmarks,
@@ -194,6 +203,15 @@ pub const ROUTES: &[(&str, &str, Access)] = {
             "/v1/financing/{id}/decision",
             Needs(DecideFinancing),
         ),
+        ("GET", "/v1/review-items", Needs(ReadReviewQueue)),
+        ("POST", "/v1/review-items/{id}/decision", Needs(DecideMatch)),
+        ("GET", "/v1/holds", Needs(ReadReviewQueue)),
+        (
+            "POST",
+            "/v1/holds/{id}/release-request",
+            Needs(RequestRelease),
+        ),
+        ("POST", "/v1/holds/{id}/release", Needs(ReleaseHold)),
         ("POST", "/v1/locate/landmarks", Needs(EnrolLandmark)),
         ("GET", "/v1/locate/landmarks", Needs(ReadLandmarks)),
         ("GET", "/v1/locate/landmarks/alerts", Needs(ReadAlerts)),
@@ -253,6 +271,7 @@ impl Action {
                 | ReadLicences
                 | ReadLicence
                 | ReadFinancing
+                | ReadReviewQueue
                 | ReadLandmarks
                 | ReadChip
                 | ReadAlerts
@@ -313,7 +332,9 @@ pub fn decide(p: &Principal, action: Action) -> Decision {
         DecideProposal => p.org_kind == OrgKind::Commerce && p.role == Approver,
         // Exporters keep their licences and ship under them (SAP GTS, Oracle GTM: F4, F5).
         RecordLicence | RecordShipment => proposer && matches!(p.role, Admin | ComplianceOfficer),
-        ReadLicences | ReadLicence | ReadFinancing => true,
+        ReadLicences | ReadLicence | ReadFinancing | ReadReviewQueue => true,
+        DecideMatch | RequestRelease => matches!(p.role, Admin | ComplianceOfficer | Reviewer),
+        ReleaseHold => matches!(p.role, Admin | Approver),
         RequestFinancing => proposer && matches!(p.role, Admin | ComplianceOfficer),
         // EXIM, DFC, USTDA: the lender's officers decide what is asked of them.
         DecideFinancing => {
@@ -346,9 +367,10 @@ pub fn reads_across(p: &Principal, action: Action) -> bool {
             // Commerce reviews every proposal submitted to the program.
             Action::ReadProposal | Action::ReadProposals => p.org_kind == OrgKind::Commerce,
             Action::ReadChip => p.org_kind == OrgKind::Commerce,
-            Action::ReadLicence | Action::ReadLicences | Action::ReadFinancing => {
-                p.org_kind == OrgKind::Commerce
-            }
+            Action::ReadLicence
+            | Action::ReadLicences
+            | Action::ReadFinancing
+            | Action::ReadReviewQueue => p.org_kind == OrgKind::Commerce,
             _ => false,
         }
 }

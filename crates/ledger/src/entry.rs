@@ -288,6 +288,8 @@ pub enum DecisionKind {
     Shipment,
     /// A financing request to a federal lender, or the lender's decision on it.
     Financing,
+    /// A reviewer's decision on a potential match, or the release of a hold.
+    ScreeningReview,
 }
 
 /// The versions of the rules and lists a decision used (ARCHITECTURE.md: every decision records

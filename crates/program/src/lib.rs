@@ -25,6 +25,7 @@ pub mod annotate;
 pub mod bom;
 pub mod error;
 pub mod example;
+pub mod holds;
 pub mod licence;
 pub mod model;
 pub mod reevaluate;

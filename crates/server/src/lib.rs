@@ -24,6 +24,7 @@ pub mod controls;
 pub mod edge;
 pub mod error;
 pub mod financing;
+pub mod holds;
 pub mod identity;
 pub mod ledger;
 pub mod licences;
@@ -121,6 +122,9 @@ pub async fn app_with(
         .merge(locate::router(&ctx).await?)
         .merge(controls::router(&ctx).await?)
         .merge(identity::router(ctx.identity.clone()))
+        .merge(holds::router(Arc::new(
+            stackport_app::holds::ReviewService::new(ctx.store.clone(), ctx.ledger.clone()),
+        )))
         .merge(licences::router(Arc::new(
             stackport_app::licences::LicenceService::new(ctx.store.clone(), ctx.ledger.clone()),
         )))

@@ -35,6 +35,7 @@ pub fn root() -> Document {
     doc.merge(crate::identity::IdentityApi::openapi());
     doc.merge(crate::licences::LicencesApi::openapi());
     doc.merge(crate::financing::FinancingApi::openapi());
+    doc.merge(crate::holds::ReviewApi::openapi());
     doc
 }
 

@@ -315,3 +315,98 @@ async fn financing_waits_for_the_licences_the_package_needs() {
     })
     .await;
 }
+
+/// A potential match holds the proposal: Commerce cannot designate it until a reviewer of the
+/// consortium clears the match and a second person releases the hold; the false match is
+/// remembered for the next proposal naming the same party.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_potential_match_holds_the_proposal_until_cleared_and_released_by_another() {
+    for_each_backend(|db| async move {
+        let data = tempfile::tempdir().unwrap();
+        let ctx = ServerContext::new(
+            db.open().await,
+            ServerConfig { data_dir: data.path().to_path_buf(), bundled_lists: Some(lists_dir()), rulebook_dir: None },
+        )
+        .await
+        .expect("context");
+        let officer = actor(&ctx, OrgKind::Consortium, Role::ComplianceOfficer).await;
+        let rival = actor(&ctx, OrgKind::Consortium, Role::Reviewer).await;
+        let reviewer = actor(&ctx, OrgKind::Commerce, Role::Reviewer).await;
+        let state = actor(&ctx, OrgKind::Agency, Role::Reviewer).await;
+        let admin = common::client(&common::admin_token(&ctx).await);
+        let router = app(ctx).await.expect("app");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let approver = colleague(&admin, &base, &reviewer.org, "approver3@commerce.example", "approver").await;
+        let consortium_approver = colleague(&admin, &base, &officer.org, "approver@consortium.example", "approver").await;
+
+        // S06: a member is a potential match on the SDN list.
+        let r = officer.c.post(format!("{base}/v1/proposals")).header("content-type", "application/json").body(sample_named("S06")).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let (_, items) = get(&officer, format!("{base}/v1/review-items?status=open")).await;
+        let items = items["items"].as_array().unwrap().clone();
+        assert!(!items.is_empty(), "the potential match is queued");
+        assert!(items.iter().all(|i| i["proposal"] == "S06" && i["party"] == "m6"), "{items:?}");
+        let (_, theirs) = get(&rival, format!("{base}/v1/review-items")).await;
+        assert!(theirs["items"].as_array().unwrap().is_empty(), "another consortium sees none");
+        let (_, holds) = get(&officer, format!("{base}/v1/holds")).await;
+        let hold = holds["holds"][0].clone();
+        assert_eq!((hold["subject_id"].as_str(), hold["status"].as_str()), (Some("S06"), Some("held")), "{holds}");
+        let hid = hold["id"].as_str().unwrap().to_string();
+
+        // Commerce's review goes on, but designation waits for the hold.
+        let step = |s: &str| format!("{base}/v1/proposals/S06/{s}");
+        assert_eq!(post(&reviewer, step("consultation"), json!({"agencies": [state.org], "reason": "consult"})).await.0, 200);
+        assert_eq!(post(&state, step("opinion"), json!({"opinion": "concur", "reason": "ok"})).await.0, 200);
+        let designate = json!({"decision": "designate", "reason": "criteria met"});
+        let (s, e) = post(&approver, step("decision"), designate.clone()).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (409, Some("held")), "{e}");
+
+        // The release needs no open match, a request, and a second person.
+        let (s, e) = post(&officer, format!("{base}/v1/holds/{hid}/release-request"), json!({"reason": "matches cleared"})).await;
+        assert_eq!(s, 200, "{e}");
+        let (s, e) = post(&consortium_approver, format!("{base}/v1/holds/{hid}/release"), json!({"reason": "checked"})).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (409, Some("matches_open")), "{e}");
+        for item in &items {
+            let id = item["id"].as_str().unwrap();
+            let (s, e) = post(&officer, format!("{base}/v1/review-items/{id}/decision"), json!({"decision": "false_match", "reason_code": "maybe", "note": "x"})).await;
+            assert_eq!((s, e["error"]["code"].as_str()), (400, Some("invalid_reason_code")));
+            let (s, _) = post(&rival, format!("{base}/v1/review-items/{id}/decision"), json!({"decision": "false_match", "reason_code": "different_country", "note": "x"})).await;
+            assert_eq!(s, 404, "another organisation's item is not found");
+            let (s, d) = post(&officer, format!("{base}/v1/review-items/{id}/decision"),
+                json!({"decision": "false_match", "reason_code": "different_date_of_birth", "note": "passport seen: born 1984, listed person 1961"})).await;
+            assert_eq!((s, d["status"].as_str()), (200, Some("false_match")), "{d}");
+            let again = post(&officer, format!("{base}/v1/review-items/{id}/decision"), json!({"decision": "true_match", "reason_code": "other", "note": "x"})).await;
+            assert_eq!(again.0, 409, "decided once");
+        }
+        let (s, e) = post(&officer, format!("{base}/v1/holds/{hid}/release"), json!({"reason": "mine"})).await;
+        assert_eq!(s, 403, "the requester does not release (and a compliance officer is no approver): {e}");
+        let (s, released) = post(&consortium_approver, format!("{base}/v1/holds/{hid}/release"), json!({"reason": "false match confirmed"})).await;
+        assert_eq!((s, released["status"].as_str()), (200, Some("released")), "{released}");
+        assert_eq!(released["requested_by"], officer.user.as_str());
+        assert_eq!(released["released_by"], consortium_approver.user.as_str());
+        let (s, e) = post(&approver, step("decision"), designate).await;
+        assert_eq!((s, e["to"].as_str()), (200, Some("designated")), "{e}");
+
+        // The release is in the ledger with both people.
+        let index = released["ledger_index"].as_u64().unwrap();
+        let entry: Value = admin.get(format!("{base}/v1/ledger/entries/{index}")).send().await.unwrap().json().await.unwrap();
+        assert_eq!(entry["entry"]["type"], "screening_review");
+        assert_eq!(entry["entry"]["inputs"]["requested_by"], officer.user.as_str());
+        assert_eq!(entry["entry"]["inputs"]["actor"]["user"], consortium_approver.user.as_str());
+
+        // The next proposal naming the same party: the match is remembered, nothing is held.
+        let mut next: Value = serde_json::from_str(&sample_named("S06")).unwrap();
+        next["id"] = json!("S06-phase-2");
+        let r = officer.c.post(format!("{base}/v1/proposals")).json(&next).send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let (_, all) = get(&officer, format!("{base}/v1/review-items")).await;
+        let phase2: Vec<&Value> = all["items"].as_array().unwrap().iter().filter(|i| i["proposal"] == "S06-phase-2").collect();
+        assert!(!phase2.is_empty());
+        assert!(phase2.iter().all(|i| i["status"] == "false_match" && i["remembered"] == true), "{phase2:?}");
+        let (_, holds) = get(&officer, format!("{base}/v1/holds")).await;
+        assert!(holds["holds"].as_array().unwrap().iter().all(|h| h["subject_id"] != "S06-phase-2"), "{holds}");
+    })
+    .await;
+}

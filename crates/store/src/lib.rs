@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 pub mod chips;
 mod error;
+pub mod holds;
 pub mod identity;
 pub mod ledger;
 pub mod licences;
@@ -31,6 +32,7 @@ pub use chips::{
     ResolutionEntryFn, VerdictEntryFn, VerdictRecord,
 };
 pub use error::StoreError;
+pub use holds::{HoldRecord, ItemDecision, ReviewItem, ReviewStore};
 pub use identity::{
     CredentialRecord, IdentityStore, Organisation, SessionCredential, SessionRecord, TokenRecord,
     User,
@@ -64,6 +66,7 @@ pub trait Storage:
     + IdentityStore
     + LicenceStore
     + FinancingStore
+    + ReviewStore
     + Send
     + Sync
     + 'static
