@@ -355,21 +355,23 @@ fn decode_cp1252(bytes: &[u8]) -> String {
 /// A date (`YYYY-MM-DD` or `YYYY-MM`) found in a path, used as the data date of OFAC files
 /// (their content carries no publication date).
 fn date_in_path(rel: &str) -> Option<String> {
-    let b = rel.as_bytes();
-    for i in 0..b.len() {
-        let rest = &rel[i..];
-        if rest.len() >= 10 && is_iso_date(&rest[..10]) {
-            return Some(rest[..10].to_string());
+    // Dates are ASCII, but the path may not be: windows are taken with `get`, which answers
+    // `None` where a window would cut a character (a path such as `listes/été/…` panicked on
+    // plain slicing; found by the screening_ofac and screening_csl fuzz targets).
+    for i in 0..rel.len() {
+        if let Some(w) = rel.get(i..i + 10).filter(|w| is_iso_date(w)) {
+            return Some(w.to_string());
         }
     }
-    for i in 0..b.len() {
-        let rest = &rel[i..];
-        if rest.len() >= 7
-            && rest.as_bytes()[4] == b'-'
-            && rest[..4].bytes().all(|c| c.is_ascii_digit())
-            && rest[5..7].bytes().all(|c| c.is_ascii_digit())
-        {
-            return Some(format!("{}-01", &rest[..7]));
+    for i in 0..rel.len() {
+        if let Some(w) = rel.get(i..i + 7) {
+            let b = w.as_bytes();
+            if b[4] == b'-'
+                && b[..4].iter().all(u8::is_ascii_digit)
+                && b[5..7].iter().all(u8::is_ascii_digit)
+            {
+                return Some(format!("{w}-01"));
+            }
         }
     }
     None
@@ -1358,6 +1360,19 @@ mod tests {
             Some("2025-05-01")
         );
         assert_eq!(date_in_path("x/sdn.csv"), None);
+        // Paths that are not ASCII (the fuzz targets' crashes: a window cut a character).
+        assert_eq!(
+            date_in_path("listes/été/sdn_2021-07-07/sdn.csv").as_deref(),
+            Some("2021-07-07")
+        );
+        assert_eq!(
+            date_in_path("\u{fffd}\u{fffd}2025-05\u{fffd}").as_deref(),
+            Some("2025-05-01")
+        );
+        assert_eq!(date_in_path("é€😀ü"), None);
+        for cut in ["a€b", "2021-0€-07", "\u{fffd}1234-5"] {
+            assert_eq!(date_in_path(cut), None, "{cut:?}");
+        }
     }
 
     #[test]
