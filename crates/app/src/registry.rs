@@ -1070,10 +1070,25 @@ impl LocateService {
     /// Resolves an open alert; the resolution is appended to the ledger in the transaction
     /// that stores it. [`AppError::NotFound`] when no open alert has this id.
     pub async fn resolve_alert(&self, id: i64) -> Result<LedgerReceipt, AppError> {
+        self.resolve_alert_by(id, None).await
+    }
+
+    /// Resolves an open alert, naming in its ledger entry who resolved it (`actor`: user,
+    /// organisation and role; `None` for a resolution made by the platform itself).
+    pub async fn resolve_alert_by(
+        &self,
+        id: i64,
+        actor: Option<serde_json::Value>,
+    ) -> Result<LedgerReceipt, AppError> {
         let entry = |a: &AlertRecord| {
+            let mut inputs =
+                serde_json::json!({"alert": a.id, "chip": a.chip_id, "category": a.category});
+            if let Some(actor) = &actor {
+                inputs["actor"] = actor.clone();
+            }
             Decision::now(
                 DecisionKind::AlertResolution,
-                serde_json::json!({"alert": a.id, "chip": a.chip_id, "category": a.category}),
+                inputs,
                 serde_json::json!({"resolved": true, "detail": a.detail, "occurrences": a.occurrences}),
                 DecisionVersions::default(),
             )

@@ -19,7 +19,7 @@ use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::Duration;
 
 use serde::Serialize;
-use stackport_ledger::{Decision, DecisionKind, DecisionVersions};
+use stackport_ledger::{Actor, Decision, DecisionKind, DecisionVersions};
 use stackport_screening::{diff, Query, Screener, ScreeningResult, Snapshot};
 use stackport_store::{
     EntryChange, NewHit, ScreeningRecord, SnapshotInfo, Storage, StoreError, StoredNewHit,
@@ -142,6 +142,7 @@ struct PendingScreening {
     loaded: Arc<LoadedSnapshot>,
     query: Query,
     result: ScreeningResult,
+    actor: Option<Actor>,
     reply: tokio::sync::oneshot::Sender<Result<StoredResult, AppError>>,
 }
 
@@ -176,9 +177,9 @@ async fn commit_screenings(
             let mut items = Vec::with_capacity(same.len());
             for p in same {
                 replies.push(p.reply);
-                items.push((p.query, p.result));
+                items.push((p.query, p.result, p.actor));
             }
-            match state.store_results(&loaded, items).await {
+            match state.store_results_for(&loaded, items).await {
                 Ok(stored) => {
                     for (reply, r) in replies.into_iter().zip(stored) {
                         let _ = reply.send(Ok(r));
@@ -265,11 +266,23 @@ impl ScreeningState {
         query: Query,
         result: ScreeningResult,
     ) -> Result<StoredResult, AppError> {
+        self.record_for(loaded, query, result, None).await
+    }
+
+    /// [`Self::record`] of a screening asked for by `actor` (named in its ledger entry).
+    pub async fn record_for(
+        &self,
+        loaded: Arc<LoadedSnapshot>,
+        query: Query,
+        result: ScreeningResult,
+        actor: Option<Actor>,
+    ) -> Result<StoredResult, AppError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let pending = PendingScreening {
             loaded,
             query,
             result,
+            actor,
             reply,
         };
         let committer = self
@@ -292,9 +305,20 @@ impl ScreeningState {
         loaded: &LoadedSnapshot,
         items: Vec<(Query, ScreeningResult)>,
     ) -> Result<Vec<StoredResult>, AppError> {
+        let items = items.into_iter().map(|(q, r)| (q, r, None)).collect();
+        self.store_results_for(loaded, items).await
+    }
+
+    /// [`Self::store_results`] with the actor each screening was asked for by, named in its
+    /// ledger entry.
+    pub async fn store_results_for(
+        &self,
+        loaded: &LoadedSnapshot,
+        items: Vec<(Query, ScreeningResult, Option<Actor>)>,
+    ) -> Result<Vec<StoredResult>, AppError> {
         let records: Vec<ScreeningRecord> = items
             .iter()
-            .map(|(q, r)| ScreeningRecord {
+            .map(|(q, r, _)| ScreeningRecord {
                 party: q.clone(),
                 snapshot_id: loaded.info.id,
                 result: r.clone(),
@@ -305,7 +329,7 @@ impl ScreeningState {
         // receipt goes back in the response. A failed append stores nothing and the request fails.
         let lists_version = loaded.info.hash.clone();
         let entry = |i: usize, stored: &StoredScreening| -> Result<String, StoreError> {
-            let (_, result) = &items[i];
+            let (_, result, actor) = &items[i];
             let decision = Decision::now(
                 DecisionKind::Screening,
                 serde_json::json!({ "party": records[i].party, "threshold": result.threshold }),
@@ -323,7 +347,8 @@ impl ScreeningState {
                     lists: Some(lists_version.clone()),
                     rules: None,
                 },
-            );
+            )
+            .by(actor.clone());
             decision
                 .canonical_json()
                 .map_err(|e| StoreError::Corrupt(format!("screening decision: {e}")))
@@ -333,7 +358,7 @@ impl ScreeningState {
         let results: Vec<StoredResult> = stored
             .into_iter()
             .zip(items)
-            .map(|((stored, receipt), (_, result))| StoredResult {
+            .map(|((stored, receipt), (_, result, _))| StoredResult {
                 stored,
                 result,
                 receipt: LedgerReceipt {

@@ -317,6 +317,19 @@ pub struct Decision {
     /// What was decided.
     pub outputs: serde_json::Value,
     pub versions: DecisionVersions,
+    /// Who asked for the decision (issue 11, item 7: every decision with the acting user and
+    /// organisation); absent for decisions the platform makes itself (a location verdict from
+    /// the stream, a re-screening) and in entries written before it was recorded.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub actor: Option<Actor>,
+}
+
+/// The user, organisation and role a decision was made for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user: String,
+    pub organisation: String,
+    pub role: String,
 }
 
 impl Decision {
@@ -333,10 +346,17 @@ impl Decision {
             inputs,
             outputs,
             versions,
+            actor: None,
         }
     }
 
     /// The RFC 8785 form that becomes the leaf.
+    /// The same decision, made for `actor`.
+    pub fn by(mut self, actor: Option<Actor>) -> Self {
+        self.actor = actor;
+        self
+    }
+
     pub fn canonical_json(&self) -> Result<String, LedgerError> {
         let v = serde_json::to_value(self).map_err(|e| LedgerError::InvalidEntry(e.to_string()))?;
         canonicalize_value(&v)

@@ -26,7 +26,9 @@ pub mod merkle;
 pub mod note;
 
 pub use checkpoint::Checkpoint;
-pub use entry::{canonicalize, canonicalize_value, Decision, DecisionKind, DecisionVersions};
+pub use entry::{
+    canonicalize, canonicalize_value, Actor, Decision, DecisionKind, DecisionVersions,
+};
 pub use error::LedgerError;
 pub use merkle::{leaf_hash, node_hash, Frontier, Hash, NodeId};
 pub use note::{Note, SignerKey, VerifierKey};

@@ -157,6 +157,15 @@ pub struct AuthenticatedUser(pub String);
 #[derive(Debug, Clone)]
 pub struct CredentialId(pub String);
 
+/// The ledger's record of who a decision was made for (issue 11, item 7).
+pub fn actor(p: Option<&Principal>) -> Option<stackport_ledger::Actor> {
+    p.map(|p| stackport_ledger::Actor {
+        user: p.user.clone(),
+        organisation: p.org.clone(),
+        role: p.role.to_string(),
+    })
+}
+
 /// The caller, for handlers: `Caller(principal)`.
 pub struct Caller(pub Principal);
 

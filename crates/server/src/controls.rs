@@ -236,6 +236,7 @@ pub struct DetermineBatchResponse {
 )]
 async fn determine(
     State(state): State<Arc<ControlsState>>,
+    caller: Option<axum::Extension<stackport_identity::Principal>>,
     Json(body): Json<serde_json::Value>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
@@ -283,7 +284,8 @@ async fn determine(
                 rules: Some(rb.version.clone()),
                 lists: None,
             },
-        );
+        )
+        .by(crate::auth::actor(caller.as_ref().map(|c| &c.0)));
         let receipt = state.ledger.record(&decision).await?;
         state.determinations.increment(1);
         results.push(DetermineResponse {

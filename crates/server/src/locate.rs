@@ -478,9 +478,14 @@ async fn alerts_report(
     responses((status = 200, description = "Resolved; the resolution is in the ledger", body = ResolvedAlert), (status = 404, description = "not_found: no open alert with this id", body = crate::screening::ErrorBody)))]
 async fn resolve_alert(
     State(svc): Svc,
+    caller: Option<Extension<Principal>>,
     Path(id): Path<i64>,
 ) -> Result<axum::Json<ResolvedAlert>, ApiError> {
-    let ledger = svc.resolve_alert(id).await?;
+    // The resolution is a decision: its ledger entry names who made it.
+    let actor = caller.map(
+        |Extension(p)| serde_json::json!({ "user": p.user, "organisation": p.org, "role": p.role }),
+    );
+    let ledger = svc.resolve_alert_by(id, actor).await?;
     Ok(axum::Json(ResolvedAlert {
         id,
         resolved: true,

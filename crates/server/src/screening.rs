@@ -494,9 +494,13 @@ async fn store_results(
     state: &ScreeningState,
     loaded: &LoadedSnapshot,
     items: Vec<(Option<String>, Query, ScreeningResult)>,
+    actor: Option<stackport_ledger::Actor>,
 ) -> Result<Vec<ScreenResponse>, ApiError> {
-    let (ids, items): (Vec<_>, Vec<_>) = items.into_iter().map(|(id, q, r)| (id, (q, r))).unzip();
-    let stored = state.store_results(loaded, items).await?;
+    let (ids, items): (Vec<_>, Vec<_>) = items
+        .into_iter()
+        .map(|(id, q, r)| (id, (q, r, actor.clone())))
+        .unzip();
+    let stored = state.store_results_for(loaded, items).await?;
     Ok(stored
         .into_iter()
         .zip(ids)
@@ -526,6 +530,7 @@ fn stored_response(s: StoredResult, id: Option<String>) -> ScreenResponse {
 )]
 async fn screen(
     State(state): State<Arc<ScreeningState>>,
+    caller: Option<axum::Extension<stackport_identity::Principal>>,
     Json(req): Json<ScreenRequest>,
 ) -> Result<axum::Json<ScreenResponse>, ApiError> {
     let query = validate_party(
@@ -545,7 +550,14 @@ async fn screen(
         .screen(&query, top, threshold)
         .map_err(|e| query_error(e, ""))?;
     // Stored by the group-commit task with the screenings of concurrent requests.
-    let stored = state.record(loaded, query, result).await?;
+    let stored = state
+        .record_for(
+            loaded,
+            query,
+            result,
+            crate::auth::actor(caller.as_ref().map(|c| &c.0)),
+        )
+        .await?;
     Ok(axum::Json(stored_response(stored, None)))
 }
 
@@ -562,6 +574,7 @@ async fn screen(
 )]
 async fn screen_batch(
     State(state): State<Arc<ScreeningState>>,
+    caller: Option<axum::Extension<stackport_identity::Principal>>,
     Json(req): Json<BatchRequest>,
 ) -> Result<axum::Json<BatchResponse>, ApiError> {
     if req.parties.len() > MAX_BATCH {
@@ -608,7 +621,13 @@ async fn screen_batch(
     })
     .await
     .map_err(ApiError::internal)??;
-    let results = store_results(&state, &loaded, items).await?;
+    let results = store_results(
+        &state,
+        &loaded,
+        items,
+        crate::auth::actor(caller.as_ref().map(|c| &c.0)),
+    )
+    .await?;
     Ok(axum::Json(BatchResponse { results }))
 }
 

@@ -72,6 +72,10 @@ async fn classify_determine_and_rulebook_over_http() {
         assert_eq!(v["review_policy"], "case_by_case");
         assert!(v["citations"].as_array().is_some_and(|a| !a.is_empty()));
         let first_index = v["ledger"]["index"].as_u64().expect("ledger index");
+        // The entry names who asked (issue 11, item 7).
+        let entry: Value = c.get(format!("{base}/v1/ledger/entries/{first_index}")).send().await.expect("send").json().await.expect("json");
+        assert_eq!(entry["entry"]["actor"]["role"], "admin", "{entry}");
+        assert!(entry["entry"]["actor"]["user"].as_str().is_some_and(|u| u.starts_with("usr_")), "{entry}");
         assert_eq!(v["ledger"]["leaf_hash"].as_str().map(str::len), Some(64));
 
         // A batch, in order, each recorded.

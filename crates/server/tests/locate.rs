@@ -85,9 +85,19 @@ impl Server {
         let addr = listener.local_addr().expect("addr");
         let served = svc.clone();
         tokio::spawn(async move {
-            axum::serve(listener, axum::Router::from(routes(served)))
-                .await
-                .expect("serve")
+            // As the server's auth layer would: the caller is the platform's operator.
+            let caller = stackport_identity::Principal {
+                user: "usr_platform_operator".into(),
+                org: "org_platform".into(),
+                org_kind: stackport_identity::OrgKind::Platform,
+                role: stackport_identity::Role::Operator,
+            };
+            axum::serve(
+                listener,
+                axum::Router::from(routes(served)).layer(axum::Extension(caller)),
+            )
+            .await
+            .expect("serve")
         });
         Self {
             base: format!("http://{addr}"),
@@ -423,6 +433,9 @@ async fn alerts_in_each_category_and_the_report() {
             (e["type"].as_str(), &e["inputs"]["alert"]),
             (Some("alert_resolution"), &json!(first))
         );
+        // With the acting user and organisation.
+        assert_eq!(e["inputs"]["actor"]["user"], "usr_platform_operator");
+        assert_eq!(e["inputs"]["actor"]["organisation"], "org_platform");
         let (st, _) = srv
             .post(&format!("/v1/locate/alerts/{first}/resolve"), json!({}))
             .await;
