@@ -90,6 +90,8 @@ pub enum Action {
     RequestRelease,
     /// Release a hold someone else asked to release (the second person).
     ReleaseHold,
+    /// Reports (holds, releases, review decisions, blocked parties, licence utilisation).
+    ReadReports,
     // Location verification.
     EnrolLandmark,
     ReadLandmarks,
@@ -212,6 +214,7 @@ pub const ROUTES: &[(&str, &str, Access)] = {
             Needs(RequestRelease),
         ),
         ("POST", "/v1/holds/{id}/release", Needs(ReleaseHold)),
+        ("GET", "/v1/reports/{report}", Needs(ReadReports)),
         ("POST", "/v1/locate/landmarks", Needs(EnrolLandmark)),
         ("GET", "/v1/locate/landmarks", Needs(ReadLandmarks)),
         ("GET", "/v1/locate/landmarks/alerts", Needs(ReadAlerts)),
@@ -272,6 +275,7 @@ impl Action {
                 | ReadLicence
                 | ReadFinancing
                 | ReadReviewQueue
+                | ReadReports
                 | ReadLandmarks
                 | ReadChip
                 | ReadAlerts
@@ -332,7 +336,7 @@ pub fn decide(p: &Principal, action: Action) -> Decision {
         DecideProposal => p.org_kind == OrgKind::Commerce && p.role == Approver,
         // Exporters keep their licences and ship under them (SAP GTS, Oracle GTM: F4, F5).
         RecordLicence | RecordShipment => proposer && matches!(p.role, Admin | ComplianceOfficer),
-        ReadLicences | ReadLicence | ReadFinancing | ReadReviewQueue => true,
+        ReadLicences | ReadLicence | ReadFinancing | ReadReviewQueue | ReadReports => true,
         DecideMatch | RequestRelease => matches!(p.role, Admin | ComplianceOfficer | Reviewer),
         ReleaseHold => matches!(p.role, Admin | Approver),
         RequestFinancing => proposer && matches!(p.role, Admin | ComplianceOfficer),

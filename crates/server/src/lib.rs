@@ -32,6 +32,7 @@ pub mod locate;
 pub mod metrics;
 pub mod openapi;
 pub mod proposals;
+pub mod reports;
 pub mod screening;
 
 pub use error::ApiError;
@@ -115,6 +116,14 @@ pub async fn app_with(
     // Proposals screen with the screening module's snapshot and are re-evaluated when it
     // switches: both share one started screening state.
     let screening_state = screening::start(&ctx).await?;
+    let reviews = Arc::new(stackport_app::holds::ReviewService::new(
+        ctx.store.clone(),
+        ctx.ledger.clone(),
+    ));
+    let licences = Arc::new(stackport_app::licences::LicenceService::new(
+        ctx.store.clone(),
+        ctx.ledger.clone(),
+    ));
     let api = OpenApiRouter::with_openapi(openapi::root())
         .merge(screening::routes(screening_state.clone()))
         .merge(proposals::router(&ctx, screening_state).await?)
@@ -122,12 +131,12 @@ pub async fn app_with(
         .merge(locate::router(&ctx).await?)
         .merge(controls::router(&ctx).await?)
         .merge(identity::router(ctx.identity.clone()))
-        .merge(holds::router(Arc::new(
-            stackport_app::holds::ReviewService::new(ctx.store.clone(), ctx.ledger.clone()),
-        )))
-        .merge(licences::router(Arc::new(
-            stackport_app::licences::LicenceService::new(ctx.store.clone(), ctx.ledger.clone()),
-        )))
+        .merge(holds::router(reviews.clone()))
+        .merge(licences::router(licences.clone()))
+        .merge(reports::router(Arc::new(reports::Reports {
+            reviews,
+            licences,
+        })))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(health))

@@ -424,14 +424,7 @@ async fn post_measurement(
 const CSV_HEADER: &str =
     "id,chip_id,category,detail,measurement_id,raised_at,last_seen_at,occurrences";
 
-fn csv_field(s: &str) -> String {
-    // RFC 4180 §2: quote fields with commas, quotes or line breaks; double inner quotes.
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
+use crate::reports::csv_field;
 
 #[utoipa::path(get, path = "/v1/locate/alerts", tag = "locate", params(ReportQuery),
     description = "Open alerts, oldest first. Reading changes nothing: missed check-ins are raised by the server's scheduled sweep (every `check_in_sweep_s`, 300 s by default). CSV columns: id,chip_id,category,detail,measurement_id,raised_at,last_seen_at,occurrences.",

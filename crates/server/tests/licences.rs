@@ -100,6 +100,11 @@ async fn concurrent_shipments_never_overdraw_a_licence() {
         assert_eq!(rows.len(), 100, "blocked shipments are recorded too");
         assert_eq!(rows.iter().filter(|s| s["outcome"] == "drawn").count(), 66);
 
+        // Licence utilisation, as CSV.
+        let csv = c.get(format!("{a}/v1/reports/licence_utilisation?format=csv")).send().await.unwrap().text().await.unwrap();
+        let row = csv.lines().find(|l| l.contains("D1234567")).expect("the licence's row");
+        assert!(row.contains(",1000000.00,990000.00,99.0,1000,66,nearly_exhausted"), "{row}");
+
         // What the licence does not cover is blocked with its reason, and recorded.
         for (body, code) in [
             (json!({"eccn": "3A090.a", "destination": "SA", "party": "Gulf Compute LLC", "value_usd": 1.0, "quantity": 1, "ship_date": "2026-12-08"}), "destination_not_covered"),

@@ -396,6 +396,23 @@ async fn a_potential_match_holds_the_proposal_until_cleared_and_released_by_anot
         assert_eq!(entry["entry"]["inputs"]["requested_by"], officer.user.as_str());
         assert_eq!(entry["entry"]["inputs"]["actor"]["user"], consortium_approver.user.as_str());
 
+        // Reports: release reasons as CSV, review decisions as JSON, only to the organisation.
+        let csv = officer.c.get(format!("{base}/v1/reports/releases?format=csv")).send().await.unwrap();
+        assert_eq!(csv.status(), 200);
+        assert!(csv.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+        let csv = csv.text().await.unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "id,subject_kind,subject_id,requested_by,request_reason,released_by,release_reason,released_at,ledger_index");
+        assert!(lines.iter().any(|l| l.contains(&hid) && l.contains("false match confirmed")), "{csv}");
+        let (s, decisions) = get(&officer, format!("{base}/v1/reports/review_decisions")).await;
+        assert_eq!(s, 200);
+        let decisions = decisions.as_array().unwrap();
+        assert!(!decisions.is_empty() && decisions.iter().all(|d| d["reason_code"] == "different_date_of_birth"), "{decisions:?}");
+        let (_, theirs) = get(&rival, format!("{base}/v1/reports/review_decisions")).await;
+        assert!(theirs.as_array().unwrap().is_empty(), "another consortium's report is empty");
+        assert_eq!(get(&officer, format!("{base}/v1/reports/nothing")).await.0, 404);
+        assert_eq!(get(&officer, format!("{base}/v1/reports/holds?format=xml")).await.0, 400);
+
         // The next proposal naming the same party: the match is remembered, nothing is held.
         let mut next: Value = serde_json::from_str(&sample_named("S06")).unwrap();
         next["id"] = json!("S06-phase-2");
