@@ -305,6 +305,13 @@ impl FinancingService {
                 other => other,
             })?;
         self.ledger.note_appended(1);
+        crate::webhooks::emit(
+            &self.store,
+            &decided.owner_org,
+            "financing.decided",
+            serde_json::json!({ "financing": decided.id, "proposal": decided.proposal_id, "status": decided.status }),
+        )
+        .await;
         self.view(decided).await
     }
 }

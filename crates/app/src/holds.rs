@@ -76,9 +76,18 @@ pub async fn queue_proposal(
         released_at: None,
         ledger_index: None,
     });
-    store
+    let placed = store
         .record_review_items(&review.id, &items, hold.as_ref())
         .await?;
+    if let (true, Some(h)) = (placed, &hold) {
+        crate::webhooks::emit(
+            store,
+            owner,
+            "hold.placed",
+            serde_json::json!({ "hold": h.id, "subject": { "kind": h.subject_kind, "id": h.subject_id }, "reason": h.reason }),
+        )
+        .await;
+    }
     Ok(open)
 }
 

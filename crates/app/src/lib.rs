@@ -17,6 +17,7 @@
 //!   request's credential ([`identity::IdentityService`]).
 //! - [`licences`]: the licence master and the shipments that draw it down
 //!   ([`licences::LicenceService`]).
+//! - [`webhooks`]: signed webhook deliveries of events, retried with backoff.
 //! - [`registry`]: the chip registry ([`registry::LocateService`]): measurements checked,
 //!   stored and verified with the landmark cross-check, verdicts and alerts in the ledger, the
 //!   check-in sweep, and the JetStream consumer.
@@ -44,6 +45,7 @@ pub mod licences;
 pub mod proposals;
 pub mod registry;
 pub mod screening;
+pub mod webhooks;
 
 pub use error::{AppError, Rejection};
 

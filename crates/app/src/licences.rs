@@ -343,6 +343,16 @@ impl LicenceService {
         };
         let (stored, _) = self.store.draw_down(&shipment, blocked, &entry).await?;
         self.ledger.note_appended(1);
+        if stored.reason.as_deref() == Some("licence_exhausted") {
+            crate::webhooks::emit(
+                &self.store,
+                &l.owner_org,
+                "licence.exhausted",
+                serde_json::json!({ "licence": l.id, "number": l.number, "shipment": stored.id,
+                    "value_cents": stored.value, "quantity": stored.quantity }),
+            )
+            .await;
+        }
         match &stored.reason {
             None => Ok(stored),
             Some(code) => Err(AppError::Conflict {

@@ -1022,6 +1022,17 @@ impl ProposalService {
                 other => other,
             })?;
         self.ledger.note_appended(1);
+        if to == Status::Designated {
+            if let Some(owner) = &state.owner_org {
+                crate::webhooks::emit(
+                    &self.store,
+                    owner,
+                    "proposal.designated",
+                    serde_json::json!({ "proposal": id, "event": event.id }),
+                )
+                .await;
+            }
+        }
         Ok(event)
     }
 

@@ -92,6 +92,10 @@ pub enum Action {
     ReleaseHold,
     /// Reports (holds, releases, review decisions, blocked parties, licence utilisation).
     ReadReports,
+    /// Register one's organisation's webhooks.
+    ManageWebhooks,
+    /// Read one's organisation's webhooks and their deliveries.
+    ReadWebhooks,
     // Location verification.
     EnrolLandmark,
     ReadLandmarks,
@@ -215,6 +219,9 @@ pub const ROUTES: &[(&str, &str, Access)] = {
         ),
         ("POST", "/v1/holds/{id}/release", Needs(ReleaseHold)),
         ("GET", "/v1/reports/{report}", Needs(ReadReports)),
+        ("POST", "/v1/webhooks", Needs(ManageWebhooks)),
+        ("GET", "/v1/webhooks", Needs(ReadWebhooks)),
+        ("GET", "/v1/webhooks/{id}/deliveries", Needs(ReadWebhooks)),
         ("POST", "/v1/locate/landmarks", Needs(EnrolLandmark)),
         ("GET", "/v1/locate/landmarks", Needs(ReadLandmarks)),
         ("GET", "/v1/locate/landmarks/alerts", Needs(ReadAlerts)),
@@ -276,6 +283,7 @@ impl Action {
                 | ReadFinancing
                 | ReadReviewQueue
                 | ReadReports
+                | ReadWebhooks
                 | ReadLandmarks
                 | ReadChip
                 | ReadAlerts
@@ -337,6 +345,8 @@ pub fn decide(p: &Principal, action: Action) -> Decision {
         // Exporters keep their licences and ship under them (SAP GTS, Oracle GTM: F4, F5).
         RecordLicence | RecordShipment => proposer && matches!(p.role, Admin | ComplianceOfficer),
         ReadLicences | ReadLicence | ReadFinancing | ReadReviewQueue | ReadReports => true,
+        ManageWebhooks => matches!(p.role, Admin | ComplianceOfficer),
+        ReadWebhooks => matches!(p.role, Admin | ComplianceOfficer | Auditor),
         DecideMatch | RequestRelease => matches!(p.role, Admin | ComplianceOfficer | Reviewer),
         ReleaseHold => matches!(p.role, Admin | Approver),
         RequestFinancing => proposer && matches!(p.role, Admin | ComplianceOfficer),

@@ -34,6 +34,7 @@ pub mod openapi;
 pub mod proposals;
 pub mod reports;
 pub mod screening;
+pub mod webhooks;
 
 pub use error::ApiError;
 
@@ -98,6 +99,9 @@ impl ServerContext {
     }
 }
 
+/// How often an instance looks for webhook deliveries that are due.
+pub const WEBHOOK_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Builds the whole application: every module's routes, health, metrics and the OpenAPI
 /// document, behind the edge middleware ([`edge::harden`]) with the default limits.
 pub async fn app(ctx: ServerContext) -> anyhow::Result<Router> {
@@ -116,6 +120,8 @@ pub async fn app_with(
     // Proposals screen with the screening module's snapshot and are re-evaluated when it
     // switches: both share one started screening state.
     let screening_state = screening::start(&ctx).await?;
+    // Webhook deliveries leave from every instance; each claims its own (the store's lease).
+    stackport_app::webhooks::start_delivery(ctx.store.clone(), WEBHOOK_POLL);
     let reviews = Arc::new(stackport_app::holds::ReviewService::new(
         ctx.store.clone(),
         ctx.ledger.clone(),
@@ -137,6 +143,9 @@ pub async fn app_with(
             reviews,
             licences,
         })))
+        .merge(webhooks::router(Arc::new(
+            stackport_app::webhooks::WebhookService::new(ctx.store.clone()),
+        )))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(health))

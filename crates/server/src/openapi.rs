@@ -36,6 +36,7 @@ pub fn root() -> Document {
     doc.merge(crate::licences::LicencesApi::openapi());
     doc.merge(crate::financing::FinancingApi::openapi());
     doc.merge(crate::holds::ReviewApi::openapi());
+    doc.merge(crate::webhooks::WebhooksApi::openapi());
     doc
 }
 

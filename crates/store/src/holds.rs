@@ -68,12 +68,13 @@ pub struct ItemDecision {
 pub trait ReviewStore {
     /// Replaces the open review items of `proposal_id` by `items` (decided ones stay) and
     /// places `hold` if given and the proposal has no hold in force, in one transaction.
+    /// Returns whether the hold was placed.
     async fn record_review_items(
         &self,
         proposal_id: &str,
         items: &[ReviewItem],
         hold: Option<&HoldRecord>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
     /// The `(party_key, match_key)` pairs `owner` has decided to be false matches.
     async fn remembered_false_matches(
         &self,
@@ -185,7 +186,8 @@ macro_rules! review_store_impl {
 
             #[async_trait::async_trait]
             impl ReviewStore for $store {
-                async fn record_review_items(&self, proposal_id: &str, items: &[ReviewItem], hold: Option<&HoldRecord>) -> Result<(), StoreError> {
+                async fn record_review_items(&self, proposal_id: &str, items: &[ReviewItem], hold: Option<&HoldRecord>) -> Result<bool, StoreError> {
+                    let mut placed = false;
                     let mut tx = $begin(&self.pool).await?;
                     let mut qb = Builder::new("DELETE FROM review_items WHERE status = 'open' AND proposal_id = ");
                     qb.push_bind(proposal_id);
@@ -237,10 +239,11 @@ macro_rules! review_store_impl {
                                 .push_bind(Option::<i64>::None);
                             qb.push(")");
                             qb.build().execute(&mut *tx).await?;
+                            placed = true;
                         }
                     }
                     tx.commit().await?;
-                    Ok(())
+                    Ok(placed)
                 }
 
                 async fn remembered_false_matches(&self, owner: &str) -> Result<Vec<(String, String)>, StoreError> {

@@ -24,6 +24,7 @@ pub mod screening;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod timestamp;
+pub mod webhooks;
 
 pub use chips::{
     measurement_digest, AlertRecord, ChipRecord, ChipStore, LandmarkAlertRecord,
@@ -50,6 +51,7 @@ pub use screening::{
     party_id, EntryChange, NewHit, ScreeningRecord, ScreeningStore, SnapshotInfo, StoredNewHit,
     StoredParty, StoredScreening,
 };
+pub use webhooks::{DeliveryRecord, WebhookRecord, WebhookStore};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -67,6 +69,7 @@ pub trait Storage:
     + LicenceStore
     + FinancingStore
     + ReviewStore
+    + WebhookStore
     + Send
     + Sync
     + 'static
