@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use stackport_identity::policy::{decide, decide_on, reads_across, Action, Principal};
 use stackport_identity::OrgKind;
-use stackport_ledger::{Decision, DecisionKind, DecisionVersions};
+use stackport_ledger::DecisionKind;
 use stackport_program::workflow::Status;
 use stackport_store::{FinancingRecord, LicenceRecord, Storage, StoreError};
 
@@ -60,16 +60,12 @@ fn entry(
     inputs: serde_json::Value,
     outputs: serde_json::Value,
 ) -> Result<String, AppError> {
-    let mut inputs = inputs;
-    inputs["actor"] = serde_json::json!({ "user": p.user, "organisation": p.org, "role": p.role });
-    Decision::now(
+    Ok(crate::ledger::decided_by(
         DecisionKind::Financing,
+        p,
         inputs,
         outputs,
-        DecisionVersions::default(),
-    )
-    .canonical_json()
-    .map_err(|e| AppError::internal(format!("a financing entry: {e}")))
+    )?)
 }
 
 /// Whether `l` covers an item of `eccn` to `destination` on `today`.

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use stackport_identity::policy::{decide, decide_on, reads_across, Action, Principal};
-use stackport_ledger::{Decision, DecisionKind, DecisionVersions};
+use stackport_ledger::DecisionKind;
 use stackport_program::holds::{self, MatchDecision};
 use stackport_program::Review;
 use stackport_store::{HoldRecord, ItemDecision, ReviewItem, Storage, StoreError};
@@ -101,16 +101,12 @@ fn entry(
     inputs: serde_json::Value,
     outputs: serde_json::Value,
 ) -> Result<String, AppError> {
-    let mut inputs = inputs;
-    inputs["actor"] = serde_json::json!({ "user": p.user, "organisation": p.org, "role": p.role });
-    Decision::now(
+    Ok(crate::ledger::decided_by(
         DecisionKind::ScreeningReview,
+        p,
         inputs,
         outputs,
-        DecisionVersions::default(),
-    )
-    .canonical_json()
-    .map_err(|e| AppError::internal(format!("a review entry: {e}")))
+    )?)
 }
 
 fn transition(e: StoreError, code: &'static str) -> AppError {

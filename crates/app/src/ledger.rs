@@ -708,3 +708,29 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.write_all(b"\n")?;
     f.sync_all()
 }
+
+/// The canonical ledger entry of a decision `p` made: its actor (user, organisation, role)
+/// both in the entry's `actor` and in its `inputs` (where the workflow's readers look), no
+/// rule or list versions (decisions of people, not of the engines).
+pub fn decided_by(
+    kind: stackport_ledger::DecisionKind,
+    p: &stackport_identity::Principal,
+    inputs: serde_json::Value,
+    outputs: serde_json::Value,
+) -> Result<String, StoreError> {
+    let mut inputs = inputs;
+    inputs["actor"] = serde_json::json!({ "user": p.user, "organisation": p.org, "role": p.role });
+    Decision::now(
+        kind,
+        inputs,
+        outputs,
+        stackport_ledger::DecisionVersions::default(),
+    )
+    .by(Some(stackport_ledger::Actor {
+        user: p.user.clone(),
+        organisation: p.org.clone(),
+        role: p.role.to_string(),
+    }))
+    .canonical_json()
+    .map_err(|e| StoreError::Corrupt(format!("a {kind:?} entry: {e}")))
+}

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use stackport_identity::policy::{decide_on, reads_across, Action, Decision, Denial, Principal};
-use stackport_ledger::{Decision as LedgerDecision, DecisionKind, DecisionVersions};
+use stackport_ledger::DecisionKind;
 use stackport_store::{LicenceRecord, NewShipment, Storage, StoreError, StoredShipment};
 
 use crate::ledger::DecisionLedger;
@@ -146,12 +146,7 @@ impl LicenceService {
         inputs: serde_json::Value,
         outputs: serde_json::Value,
     ) -> Result<String, StoreError> {
-        let mut inputs = inputs;
-        inputs["actor"] =
-            serde_json::json!({ "user": p.user, "organisation": p.org, "role": p.role });
-        LedgerDecision::now(kind, inputs, outputs, DecisionVersions::default())
-            .canonical_json()
-            .map_err(|e| StoreError::Corrupt(format!("a licence entry: {e}")))
+        crate::ledger::decided_by(kind, p, inputs, outputs)
     }
 
     /// Records a licence in the caller's organisation's licence master.

@@ -985,19 +985,12 @@ impl ProposalService {
                 });
             }
         }
-        let entry = Decision::now(
+        let entry = crate::ledger::decided_by(
             DecisionKind::ProposalWorkflow,
-            serde_json::json!({
-                "proposal": id,
-                "step": step.name(),
-                "actor": { "user": p.user, "organisation": p.org, "role": p.role },
-                "detail": detail,
-            }),
+            p,
+            serde_json::json!({ "proposal": id, "step": step.name(), "detail": detail }),
             serde_json::json!({ "from": state.status, "to": to }),
-            DecisionVersions::default(),
-        )
-        .canonical_json()
-        .map_err(|e| AppError::internal(format!("a workflow entry does not canonicalise: {e}")))?;
+        )?;
         let (event, _) = self
             .store
             .record_workflow_step(&WorkflowStep {

@@ -8,16 +8,8 @@ mod common;
 
 use serde_json::{json, Value};
 use stackport_identity::{OrgKind, Role};
-use stackport_server::{app, ServerConfig, ServerContext};
+use stackport_server::{ServerConfig, ServerContext};
 use stackport_store::testing::for_each_backend;
-
-async fn serve(ctx: ServerContext) -> String {
-    let router = app(ctx).await.expect("app");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    base
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_shipments_never_overdraw_a_licence() {
@@ -31,8 +23,8 @@ async fn concurrent_shipments_never_overdraw_a_licence() {
         let rival = common::token_for(&ctx_a, OrgKind::Exporter, Role::ComplianceOfficer).await;
         let auditor = common::token_for(&ctx_a, OrgKind::Auditor, Role::Auditor).await;
         let admin = common::admin_token(&ctx_a).await;
-        let a = serve(ctx_a).await;
-        let b = serve(ctx_b).await;
+        let a = common::serve(ctx_a).await;
+        let b = common::serve(ctx_b).await;
         let c = common::client(&exporter);
 
         let r = c

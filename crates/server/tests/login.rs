@@ -6,7 +6,7 @@
 mod common;
 
 use serde_json::{json, Value};
-use stackport_server::{app, ServerConfig, ServerContext};
+use stackport_server::{ServerConfig, ServerContext};
 use stackport_store::testing::for_each_backend;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -21,10 +21,7 @@ async fn a_person_logs_in_acts_with_the_csrf_token_and_logs_out() {
         .await
         .expect("context");
         let admin = common::client(&common::admin_token(&ctx).await);
-        let router = app(ctx).await.expect("app");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let base = common::serve(ctx).await;
 
         let me: Value = admin.get(format!("{base}/v1/me")).send().await.unwrap().json().await.unwrap();
         let org = me["organisation"]["id"].as_str().unwrap().to_string();

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use stackport_identity::policy::{decide, reads_across, Action, Principal};
 use stackport_identity::{OrgKind, Role};
-use stackport_server::{app, ServerConfig, ServerContext};
+use stackport_server::{ServerConfig, ServerContext};
 use stackport_store::testing::for_each_backend;
 
 fn lists_dir() -> PathBuf {
@@ -93,10 +93,7 @@ async fn every_operation_answers_as_the_policy_decides_for_every_role() {
             common::token_for(&ctx, OrgKind::Consortium, Role::ComplianceOfficer).await;
         let admin = common::admin_token(&ctx).await;
         let revoked = common::admin_token(&ctx).await;
-        let router = app(ctx).await.expect("app");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let base = common::serve(ctx).await;
 
         let nobody = reqwest::Client::new();
         let doc: Value = nobody

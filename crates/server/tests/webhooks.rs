@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{json, Value};
 use stackport_identity::{OrgKind, Role};
-use stackport_server::{app, ServerConfig, ServerContext};
+use stackport_server::{ServerConfig, ServerContext};
 use stackport_store::testing::for_each_backend;
 
 fn lists_dir() -> PathBuf {
@@ -74,10 +74,7 @@ async fn a_hold_is_delivered_signed_and_retried() {
         let rival = common::client(
             &common::token_for(&ctx, OrgKind::Consortium, Role::ComplianceOfficer).await,
         );
-        let router = app(ctx).await.expect("app");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let base = common::serve(ctx).await;
         let (url, got) = receiver().await;
 
         let r = officer

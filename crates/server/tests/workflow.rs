@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use stackport_identity::{OrgKind, Role};
-use stackport_server::{app, ServerConfig, ServerContext};
+use stackport_server::{ServerConfig, ServerContext};
 use stackport_store::testing::for_each_backend;
 
 fn lists_dir() -> PathBuf {
@@ -115,10 +115,7 @@ async fn a_package_goes_from_draft_to_the_catalogue_with_every_step_ledgered() {
         let lender = actor(&ctx, OrgKind::Lender, Role::LenderOfficer).await;
         let auditor = actor(&ctx, OrgKind::Auditor, Role::Auditor).await;
         let admin = common::client(&common::admin_token(&ctx).await);
-        let router = app(ctx).await.expect("app");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let base = common::serve(ctx).await;
 
         // An approver in the reviewer's Commerce organisation, with a token of its own.
         let approver = colleague(&admin, &base, &reviewer.org, "approver@commerce.example", "approver").await;
@@ -248,10 +245,7 @@ async fn financing_waits_for_the_licences_the_package_needs() {
         let exim = actor(&ctx, OrgKind::Lender, Role::LenderOfficer).await;
         let dfc = actor(&ctx, OrgKind::Lender, Role::LenderOfficer).await;
         let admin = common::client(&common::admin_token(&ctx).await);
-        let router = app(ctx).await.expect("app");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let base = common::serve(ctx).await;
         let approver = colleague(&admin, &base, &reviewer.org, "approver2@commerce.example", "approver").await;
 
         // S02: one chip to Qatar that needs a licence (3A090.a).
@@ -334,10 +328,7 @@ async fn a_potential_match_holds_the_proposal_until_cleared_and_released_by_anot
         let reviewer = actor(&ctx, OrgKind::Commerce, Role::Reviewer).await;
         let state = actor(&ctx, OrgKind::Agency, Role::Reviewer).await;
         let admin = common::client(&common::admin_token(&ctx).await);
-        let router = app(ctx).await.expect("app");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        let base = common::serve(ctx).await;
         let approver = colleague(&admin, &base, &reviewer.org, "approver3@commerce.example", "approver").await;
         let consortium_approver = colleague(&admin, &base, &officer.org, "approver@consortium.example", "approver").await;
 

@@ -66,3 +66,14 @@ pub fn client(token: &str) -> reqwest::Client {
         .build()
         .expect("client")
 }
+
+/// Serves the whole application of `ctx` on a loopback port; its base URL.
+pub async fn serve(ctx: ServerContext) -> String {
+    let router = stackport_server::app(ctx).await.expect("app");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    base
+}
