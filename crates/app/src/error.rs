@@ -107,6 +107,9 @@ pub enum AppError {
     /// The caller is known but may not do this ([`stackport_identity::policy`]).
     #[error("{0}")]
     Forbidden(String),
+    /// Too many failed attempts (logins of one address): refused for a while.
+    #[error("{0}")]
+    TooManyAttempts(String),
     /// The request contradicts what is stored (a name or address taken, a second bootstrap).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
@@ -178,6 +181,7 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::Unauthenticated(_) => "unauthenticated",
             AppError::Forbidden(_) => "forbidden",
+            AppError::TooManyAttempts(_) => "too_many_attempts",
             AppError::Conflict { code, .. } | AppError::Invalid { code, .. } => code,
             AppError::NoSnapshot => "no_snapshot",
             AppError::Ledger(
@@ -216,6 +220,7 @@ impl AppError {
                     | LedgerError::InvalidEntry(_)
             ),
             AppError::NoSnapshot
+            | AppError::TooManyAttempts(_)
             | AppError::LedgerCorrupt(_)
             | AppError::Key { .. }
             | AppError::Store(_)

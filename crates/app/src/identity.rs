@@ -79,7 +79,15 @@ struct Cached {
 pub struct IdentityService {
     store: Arc<dyn Storage>,
     cache: RwLock<HashMap<TokenHash, Cached>>,
+    /// Failed logins per address in the current window (OWASP Authentication Cheat Sheet:
+    /// limit failed attempts per account): this instance's count.
+    failures: std::sync::Mutex<HashMap<String, (u32, Instant)>>,
 }
+
+/// Failed logins of one address after which it is refused for [`LOCKOUT`].
+pub const MAX_FAILED_LOGINS: u32 = 5;
+/// The window failures are counted in, and how long an address is refused after too many.
+pub const LOCKOUT: Duration = Duration::from_secs(15 * 60);
 
 fn invalid(code: &'static str, message: impl Into<String>) -> AppError {
     AppError::Invalid {
@@ -130,6 +138,7 @@ impl IdentityService {
         Self {
             store,
             cache: RwLock::new(HashMap::new()),
+            failures: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -424,6 +433,18 @@ impl IdentityService {
         let refused =
             || AppError::Unauthenticated("the e-mail address or the password is wrong".into());
         let email = email.trim().to_lowercase();
+        // Too many failures for this address: refused without looking (so guessing stops),
+        // the same whether or not the address exists.
+        {
+            let mut f = self.failures.lock().expect("failures lock");
+            f.retain(|_, (_, since)| since.elapsed() < LOCKOUT);
+            if f.get(&email).is_some_and(|(n, _)| *n >= MAX_FAILED_LOGINS) {
+                return Err(AppError::TooManyAttempts(format!(
+                    "too many failed logins for this address; try again in {} minutes",
+                    LOCKOUT.as_secs() / 60
+                )));
+            }
+        }
         let user = match self.store.user_by_email(&email).await {
             Ok(u) => Some(u),
             Err(StoreError::NotFound(_)) => None,
@@ -440,8 +461,12 @@ impl IdentityService {
         let matches =
             tokio::task::spawn_blocking(move || password::verify(&presented, &against)).await?;
         let (Some(user), Some(_), Ok(true)) = (user, stored, matches) else {
+            let mut f = self.failures.lock().expect("failures lock");
+            let entry = f.entry(email).or_insert((0, Instant::now()));
+            entry.0 += 1;
             return Err(refused());
         };
+        self.failures.lock().expect("failures lock").remove(&email);
         let secret = SessionSecret::generate();
         let session = SessionRecord {
             hash: secret.hash().as_str().to_string(),

@@ -227,6 +227,7 @@ async fn me(
     responses(
         (status = 200, body = LoginResponse, headers(("set-cookie" = String, description = "__Host-stackport_session=…; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=43200"))),
         (status = 401, description = "unauthenticated: the e-mail address or the password is wrong, or the body is not {email, password}"),
+        (status = 429, description = "too_many_attempts: five failed logins of this address within 15 minutes"),
     ))]
 async fn login(State(id): Identity, Bytes(body): Bytes) -> Result<Response, ApiError> {
     let refused = || {

@@ -115,6 +115,16 @@ async fn a_person_logs_in_acts_with_the_csrf_token_and_logs_out() {
             .unwrap();
         assert_eq!(r.status(), 403);
 
+        // Guessing stops: after five failures an address is refused, right password or not,
+        // and an unknown address the same way.
+        for _ in 0..5 {
+            let (s, _, _) = login(json!({"email": "reviewer@example.org", "password": "guess guess guess"}).to_string()).await;
+            assert_eq!(s, 401);
+        }
+        let (s, cookie, body) = login(json!({"email": "reviewer@example.org", "password": password}).to_string()).await;
+        assert_eq!((s, body["error"]["code"].as_str()), (429, Some("too_many_attempts")), "{body}");
+        assert!(cookie.is_none());
+
         // Logout ends the session and clears the cookie; a token cannot "log out".
         let r = admin.post(format!("{base}/v1/logout")).send().await.unwrap();
         assert_eq!(r.status(), 400);
