@@ -141,6 +141,19 @@ pub struct SubmitQuery {
     pub draft: Option<bool>,
 }
 
+impl ListQuery {
+    /// The page size asked for, within 1 ..= MAX_PAGE.
+    fn page_limit(&self) -> Result<u32, ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_PAGE);
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(ApiError::bad_request(format!(
+                "limit is {limit}; it must be between 1 and {MAX_PAGE}"
+            )));
+        }
+        Ok(limit)
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
@@ -249,12 +262,7 @@ async fn list(
     Caller(caller): Caller,
     Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<ProposalListResponse>, ApiError> {
-    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
-    if limit == 0 || limit > MAX_PAGE {
-        return Err(ApiError::bad_request(format!(
-            "limit is {limit}; it must be between 1 and {MAX_PAGE}"
-        )));
-    }
+    let limit = q.page_limit()?;
     // Commerce, the platform and auditors list every organisation's; others their own.
     let owner = (!reads_across(&caller, Action::ReadProposals)).then_some(caller.org.as_str());
     let page = service
@@ -738,12 +746,7 @@ async fn catalogue(
     State(service): Service,
     Query(q): Query<ListQuery>,
 ) -> Result<axum::Json<ProposalListResponse>, ApiError> {
-    let limit = q.limit.unwrap_or(DEFAULT_PAGE);
-    if limit == 0 || limit > MAX_PAGE {
-        return Err(ApiError::bad_request(format!(
-            "limit is {limit}; it must be between 1 and {MAX_PAGE}"
-        )));
-    }
+    let limit = q.page_limit()?;
     let page = service.catalogue(q.after.as_deref(), limit).await?;
     Ok(axum::Json(page_response(page, limit)))
 }
